@@ -1,0 +1,25 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: run test vet unit fuzz build bench
+
+run:
+	$(GO) run . serve
+
+test: vet unit fuzz
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 30m ./...
+
+# Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` digs deeper.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
+
+build:
+	./scripts/build-static.sh bin/pregon

@@ -1,0 +1,84 @@
+// Package hooks is the seam between PocketBase and Pregón's domain packages:
+// record hooks, custom routes and background workers, one file per area.
+// Handlers stay thin: parse the request, check auth, call a domain package,
+// write the response.
+package hooks
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/pocketbase/pocketbase/core"
+
+	"pregon/channels"
+	"pregon/clock"
+	"pregon/secretbox"
+)
+
+// Options configure Bind. Zero values are production defaults.
+type Options struct {
+	// Box encrypts channel secrets. Nil: loaded at bootstrap from
+	// PREGON_SECRET_KEY or the data dir (see secretbox.Load).
+	Box *secretbox.Box
+	// Clock is the time source for windows, tiers and schedules.
+	Clock clock.Clock
+	// Registry lists the channel types. Nil: every built-in adapter.
+	Registry *channels.Registry
+	// NoWorkers keeps background workers (outbox, imports, schedulers) from
+	// starting on serve; tests that drive them by hand set it.
+	NoWorkers bool
+}
+
+// Env is what every area of the app shares. It belongs to one app; there is
+// no package-level state.
+type Env struct {
+	App      core.App
+	Box      *secretbox.Box
+	Clock    clock.Clock
+	Registry *channels.Registry
+	Opts     Options
+}
+
+// Log returns the app's logger.
+func (env *Env) Log() *slog.Logger { return env.App.Logger() }
+
+// Bind registers all of Pregón on app and returns the shared Env. main calls
+// it on the real app, tests on a tests.TestApp.
+func Bind(app core.App, opts Options) *Env {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Registry == nil {
+		opts.Registry = DefaultRegistry()
+	}
+	env := &Env{App: app, Box: opts.Box, Clock: opts.Clock, Registry: opts.Registry, Opts: opts}
+
+	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		if env.Box != nil {
+			return nil
+		}
+		box, src, err := secretbox.Load(e.App.DataDir())
+		if err != nil {
+			return fmt.Errorf("loading the secret key: %w", err)
+		}
+		env.Box = box
+		if src == secretbox.FromGenerated {
+			e.App.Logger().Warn("generated a secret key for channel secrets in the data dir; set " +
+				secretbox.EnvKey + " in production so that backups of the data dir do not carry the key")
+		}
+		return nil
+	})
+
+	bindStatic(env)
+	bindSetup(env)
+	bindSettings(env)
+	return env
+}
+
+// DefaultRegistry returns the registry of every built-in channel type.
+func DefaultRegistry() *channels.Registry {
+	return channels.NewRegistry()
+}

@@ -1,0 +1,62 @@
+package hooks_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/pocketbase/tests"
+
+	"pregon/internal/testapp"
+)
+
+func TestSetupCreatesOwnerOnce(t *testing.T) {
+	scenarios := []tests.ApiScenario{
+		{
+			Name: "first run: needs owner", Method: http.MethodGet, URL: "/api/pregon/setup",
+			ExpectedStatus: 200, ExpectedContent: []string{`"needs_owner":true`},
+			TestAppFactory: testapp.Factory(nil),
+		},
+		{
+			Name: "first run: creates the owner", Method: http.MethodPost, URL: "/api/pregon/setup",
+			Body:           strings.NewReader(`{"email":"ana@tienda.mx","password":"s3cret-pass-123","name":"Ana"}`),
+			ExpectedStatus: 200, ExpectedContent: []string{`"token":"`},
+			ExpectedEvents: map[string]int{"*": 0, "OnRecordCreate": 1, "OnRecordValidate": 1, "OnRecordCreateExecute": 1, "OnRecordAfterCreateSuccess": 1, "OnModelCreate": 1, "OnModelValidate": 1, "OnModelCreateExecute": 1, "OnModelAfterCreateSuccess": 1},
+			TestAppFactory: testapp.Factory(nil),
+			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+				u, err := app.FindAuthRecordByEmail("users", "ana@tienda.mx")
+				if err != nil || u.GetString("role") != "owner" {
+					t.Fatalf("owner not created: %v", err)
+				}
+			},
+		},
+		{
+			Name: "bad input names the field", Method: http.MethodPost, URL: "/api/pregon/setup",
+			Body:           strings.NewReader(`{"email":"not-an-email","password":"x"}`),
+			ExpectedStatus: 400, ExpectedContent: []string{`"email"`, `"password"`},
+			TestAppFactory: testapp.Factory(nil),
+		},
+		{
+			Name: "after setup: refused", Method: http.MethodPost, URL: "/api/pregon/setup",
+			Body:           strings.NewReader(`{"email":"eve@evil.example","password":"s3cret-pass-123"}`),
+			ExpectedStatus: 403, ExpectedContent: []string{"owner already exists"},
+			TestAppFactory: testapp.Factory(func(t testing.TB, app *tests.TestApp) {
+				testapp.User(t, app, "ana@tienda.mx", "owner")
+			}),
+		},
+		{
+			Name: "unknown api path is a JSON 404, not the SPA", Method: http.MethodGet, URL: "/api/nope",
+			ExpectedStatus: 404, ExpectedContent: []string{`"status":404`},
+			TestAppFactory: testapp.Factory(nil),
+		},
+		{
+			Name: "public sign-up is closed", Method: http.MethodPost, URL: "/api/collections/users/records",
+			Body:           strings.NewReader(`{"email":"eve@evil.example","password":"s3cret-pass-123","passwordConfirm":"s3cret-pass-123","role":"owner"}`),
+			ExpectedStatus: 400, ExpectedContent: []string{`"status":400`},
+			TestAppFactory: testapp.Factory(nil),
+		},
+	}
+	for _, s := range scenarios {
+		s.Test(t)
+	}
+}

@@ -1,0 +1,27 @@
+// Package workspace reads the workspace-wide settings row.
+package workspace
+
+import (
+	"fmt"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Settings is the workspace settings row, read by domain code.
+type Settings struct {
+	DefaultRegion    string `db:"default_region"`
+	Timezone         string `db:"timezone"`
+	RequireOptIn     bool   `db:"require_opt_in"`
+	ReplyWindowHours int    `db:"reply_window_hours"`
+}
+
+// Load reads the one settings row.
+func Load(app core.App) (Settings, error) {
+	var s Settings
+	err := app.DB().NewQuery("SELECT default_region, timezone, require_opt_in, reply_window_hours FROM settings LIMIT 1").
+		One(&s)
+	if err != nil {
+		return s, fmt.Errorf("reading workspace settings: %w", err)
+	}
+	return s, nil
+}
