@@ -18,7 +18,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"98765 43210", "IN", "+919876543210"},
 		{"tel:+1-650-253-0000", "MX", "+16502530000"},
 		{"＋５２ ５５ １２３４ ５６７８", "MX", "+525512345678"}, // full-width
-		{"+९१ ९८७६५ ४३२१०", "IN", "+919876543210"},        // Devanagari
+		{"+९१ ९८७६५ ४३२१०", "IN", "+919876543210"},  // Devanagari
 	}
 	for _, c := range cases {
 		got, err := NormalizePhone(c.raw, c.region)
