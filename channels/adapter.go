@@ -79,6 +79,9 @@ type Capabilities struct {
 	SecretKeys []string
 	// RequiredKeys must be present in config for the channel to work.
 	RequiredKeys []string
+	// ConfigKeys lists every config key the type understands (required,
+	// optional and secret); other keys are refused as typos. Empty: no check.
+	ConfigKeys []string
 }
 
 // Supports reports whether the channel can send content of type t.

@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
+	"pregon/channelstore"
 	"pregon/clock"
 	"pregon/secretbox"
 )
@@ -36,6 +37,8 @@ type Env struct {
 	Box      *secretbox.Box
 	Clock    clock.Clock
 	Registry *channels.Registry
+	// Channels builds and caches adapters from channel records.
+	Channels *channelstore.Store
 	Opts     Options
 }
 
@@ -52,6 +55,8 @@ func Bind(app core.App, opts Options) *Env {
 		opts.Registry = DefaultRegistry()
 	}
 	env := &Env{App: app, Box: opts.Box, Clock: opts.Clock, Registry: opts.Registry, Opts: opts}
+	env.Channels = channelstore.New(app, func() *secretbox.Box { return env.Box }, opts.Registry,
+		channels.Deps{Now: opts.Clock.Now})
 
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := e.Next(); err != nil {
@@ -75,6 +80,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindStatic(env)
 	bindSetup(env)
 	bindSettings(env)
+	bindChannelRecords(env)
 	return env
 }
 
