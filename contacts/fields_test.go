@@ -86,3 +86,26 @@ func TestNormalizeTags(t *testing.T) {
 		t.Fatalf("SplitTags = %q", got)
 	}
 }
+
+func TestAttributes(t *testing.T) {
+	if c, err := NormalizeCountry(" mx "); err != nil || c != "MX" {
+		t.Errorf("country: %q %v", c, err)
+	}
+	if _, err := NormalizeCountry("México"); err == nil {
+		t.Error("country name accepted as code")
+	}
+	if l, err := NormalizeLanguage("es_mx"); err != nil || l != "es-MX" {
+		t.Errorf("language: %q %v", l, err)
+	}
+	if _, err := NormalizeLanguage("español"); err == nil {
+		t.Error("language name accepted as code")
+	}
+	if z, err := NormalizeTimezone("America/Lima"); err != nil || z != "America/Lima" {
+		t.Errorf("timezone: %q %v", z, err)
+	}
+	for _, bad := range []string{"Lima", "Local", "../etc/passwd", ""} {
+		if _, err := NormalizeTimezone(bad); err == nil {
+			t.Errorf("timezone %q accepted", bad)
+		}
+	}
+}
