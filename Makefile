@@ -20,6 +20,8 @@ unit:
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` digs deeper.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
+	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./segments
+	$(GO) test -run='^$$' -fuzz='^FuzzConditionValue$$' -fuzztime=$(FUZZTIME) ./segments
 
 build:
 	./scripts/build-static.sh bin/pregon

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
@@ -40,6 +41,9 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+
+	// SegmentWhere returns a segment's members as SQL over contacts aliased c (see segments.Resolver).
+	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
 }
 
 // Log returns the app's logger.
@@ -81,6 +85,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindSegments(env)
 	return env
 }
 
