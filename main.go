@@ -10,6 +10,7 @@ import (
 
 	"pregon/cli"
 	"pregon/hooks"
+	"pregon/internal/sqlitedb"
 	_ "pregon/pb_migrations"
 )
 
@@ -19,7 +20,8 @@ func main() {
 		os.Exit(cli.Healthcheck(os.Args[2:], os.Stderr))
 	}
 
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data"})
+	// sqlitedb.Connect: PocketBase's SQLite settings plus a memory map (segment counts, BENCHMARKS.md).
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data", DBConnect: sqlitedb.Connect})
 	hooks.Bind(app, hooks.Options{})
 	app.RootCmd.Use = "pregon"
 	app.RootCmd.Short = "Pregón: self-hosted customer messaging (WhatsApp, Telegram, SMS, web chat). Also: pregon healthcheck [--url URL]"

@@ -167,16 +167,24 @@ func orderByCost(ps []pred) []pred {
 	return ps
 }
 
+// Costs, cheapest first.
+const (
+	costColumn   = iota // a comparison on a contacts column
+	costTags            // a substring prefilter, then JSON for the few rows that pass
+	costJSON            // JSON parsed for every row
+	costSubquery        // a sub-query over identities, messages or events
+)
+
 func (p pred) cost() int {
 	switch p.subj {
 	case subjCreated, subjUpdated, subjLastInbound, subjLastOutbound, subjLastChannel, subjLanguage, subjCountry:
-		return 0
+		return costColumn
 	case subjTags:
-		return 1
+		return costTags
 	case subjField:
-		return 2
+		return costJSON
 	}
-	return 3 // sub-queries over identities, messages, events
+	return costSubquery
 }
 
 func checkCondition(s *Schema, c Condition) (pred, error) {
