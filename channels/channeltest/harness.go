@@ -50,6 +50,8 @@ type Env struct {
 	BodySigned       bool
 	// EchoesMessageID: status webhooks carry our message id (Twilio).
 	EchoesMessageID bool
+	// ReadReceipts: the provider reports "read" (WhatsApp), not only delivered.
+	ReadReceipts bool
 
 	// SetCallback points the fake's webhooks (inbound, and statuses where
 	// the provider has one URL per channel) at url.

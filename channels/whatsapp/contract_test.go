@@ -51,7 +51,7 @@ func TestContract(t *testing.T) {
 			To: "+51987654321", FakeTo: "51987654321",
 			Template:      &channels.Template{Name: "order_update", Language: "es", Params: []string{"Ana", "#1234"}},
 			PermanentCode: "131026", ThrottleCode: "130429", ThrottleScope: channels.ScopeChannel,
-			AsyncFailCode: "131050", CredentialKey: whatsapp.KeyAccessToken,
+			AsyncFailCode: "131050", CredentialKey: whatsapp.KeyAccessToken, ReadReceipts: true,
 			WebhookSecretKey: whatsapp.KeyAppSecret, SignatureHeader: whatsapp.SignatureHeader, BodySigned: true,
 			SetCallback: f.SetCallback,
 			Inbound: func(t *testing.T, text string) {
