@@ -41,3 +41,16 @@ func (c Config) Rate(def float64) (float64, error) {
 	}
 	return r, nil
 }
+
+// With returns a copy of c with change applied on top (tests use it to
+// spoil one key).
+func (c Config) With(change Config) Config {
+	out := make(Config, len(c)+len(change))
+	for k, v := range c {
+		out[k] = v
+	}
+	for k, v := range change {
+		out[k] = v
+	}
+	return out
+}

@@ -65,3 +65,16 @@ func ClassifyHTTP(status int, code, detail string) *Error {
 	}
 	return e
 }
+
+// Call performs req with Exchange and hands a non-2xx answer to classify,
+// which reads the provider's error body.
+func Call(client *http.Client, req *http.Request, classify func(status int, body []byte) *Error, secrets ...string) (Response, error) {
+	resp, err := Exchange(client, req, secrets...)
+	if err != nil {
+		return resp, err
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return resp, classify(resp.Status, resp.Body)
+	}
+	return resp, nil
+}

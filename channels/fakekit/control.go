@@ -160,3 +160,35 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 func ControlError(w http.ResponseWriter, err error) {
 	WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 }
+
+// CallbackRoute adds POST /_fake/callback {"url": ...}, which points the
+// fake's webhooks at url.
+func CallbackRoute(mux *http.ServeMux, set func(url string)) {
+	mux.HandleFunc("POST /_fake/callback", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			URL string `json:"url"`
+		}
+		if !ReadJSON(w, r, &in) {
+			return
+		}
+		set(in.URL)
+		WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+}
+
+// InboundRoute adds POST /_fake/inbound, which scripts one inbound message
+// of the fake's own shape T and answers its provider id.
+func InboundRoute[T any](mux *http.ServeMux, inbound func(T) (string, error)) {
+	mux.HandleFunc("POST /_fake/inbound", func(w http.ResponseWriter, r *http.Request) {
+		var in T
+		if !ReadJSON(w, r, &in) {
+			return
+		}
+		id, err := inbound(in)
+		if err != nil {
+			ControlError(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"id": id})
+	})
+}

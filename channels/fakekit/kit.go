@@ -20,6 +20,7 @@ type Kit struct {
 
 	latency atomic.Int64
 	closing chan struct{}
+	srv     *httptest.Server
 }
 
 // NewKit returns a kit on clock now (time.Now in UTC when nil).
@@ -98,32 +99,41 @@ func (k *Kit) ResetTraffic() {
 	k.Emitter.Reset()
 }
 
-// Close releases hanging requests and stops the emitter.
+// Close releases hanging requests, stops the server and the emitter.
 func (k *Kit) Close() {
 	select {
 	case <-k.closing:
 	default:
 		close(k.closing)
 	}
+	if k.srv != nil {
+		k.srv.Close()
+	}
 	k.Emitter.Close()
 }
 
-// Serve starts h on addr ("" = a random loopback port, as httptest does).
-// Only loopback addresses make sense for a fake; the caller chooses.
-func Serve(h http.Handler, addr string) (*httptest.Server, error) {
+// Serve starts h on addr ("" = a random loopback port, as httptest does);
+// on failure the kit is closed. Only loopback addresses make sense for a
+// fake; the caller chooses.
+func (k *Kit) Serve(h http.Handler, addr string) error {
 	if addr == "" {
-		return httptest.NewServer(h), nil
+		k.srv = httptest.NewServer(h)
+		return nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		k.Close()
+		return err
 	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	return srv, nil
+	k.srv = httptest.NewUnstartedServer(h)
+	k.srv.Listener.Close()
+	k.srv.Listener = ln
+	k.srv.Start()
+	return nil
 }
+
+// URL is the fake's base URL, to put in the channel's base_url.
+func (k *Kit) URL() string { return k.srv.URL }
 
 // StatusWriter remembers the status a handler wrote, for the request log.
 type StatusWriter struct {

@@ -24,14 +24,7 @@ func start(t *testing.T, o fake.Options) (*fake.Fake, channels.Config, func(chan
 		telegram.KeyBaseURL: f.URL(), telegram.KeyBotToken: f.Options().Token, telegram.KeySecretToken: "s3cret-Token_x",
 	}
 	build := func(change channels.Config) (channels.Adapter, error) {
-		c := channels.Config{}
-		for k, v := range cfg {
-			c[k] = v
-		}
-		for k, v := range change {
-			c[k] = v
-		}
-		return telegram.New(c, channels.Deps{})
+		return telegram.New(cfg.With(change), channels.Deps{})
 	}
 	return f, cfg, build
 }

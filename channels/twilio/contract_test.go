@@ -25,14 +25,7 @@ func start(t *testing.T, typ channels.Type, o fake.Options) (*fake.Fake, channel
 		twilio.KeyFrom: opts.Numbers[0],
 	}
 	build := func(change channels.Config) (channels.Adapter, error) {
-		c := channels.Config{}
-		for k, v := range cfg {
-			c[k] = v
-		}
-		for k, v := range change {
-			c[k] = v
-		}
-		return twilio.New(typ, c, channels.Deps{})
+		return twilio.New(typ, cfg.With(change), channels.Deps{})
 	}
 	return f, cfg, build
 }

@@ -94,11 +94,9 @@ func (a *Adapter) form(m channels.OutMessage) (url.Values, error) {
 // call performs one authenticated REST request; non-2xx answers come back
 // as classified errors.
 func (a *Adapter) call(ctx context.Context, method, u string, form url.Values) (channels.Response, error) {
-	var body *strings.Reader
+	body := strings.NewReader("")
 	if form != nil {
 		body = strings.NewReader(form.Encode())
-	} else {
-		body = strings.NewReader("")
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
@@ -108,14 +106,11 @@ func (a *Adapter) call(ctx context.Context, method, u string, form url.Values) (
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := channels.Exchange(a.http, req, a.secrets...)
-	if err != nil {
-		return resp, err
-	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return resp, classifyResponse(resp.Status, resp.Body, a.secrets)
-	}
-	return resp, nil
+	return channels.Call(a.http, req, a.classify, a.secrets...)
+}
+
+func (a *Adapter) classify(status int, body []byte) *channels.Error {
+	return classifyResponse(status, body, a.secrets)
 }
 
 // Test reads the Account resource: it checks the SID and token, and that

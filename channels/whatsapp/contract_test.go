@@ -24,14 +24,7 @@ func start(t *testing.T, o fake.Options) (*fake.Fake, channels.Config, func(chan
 		whatsapp.KeyVerifyToken: "verify-token-123",
 	}
 	build := func(change channels.Config) (channels.Adapter, error) {
-		c := channels.Config{}
-		for k, v := range cfg {
-			c[k] = v
-		}
-		for k, v := range change {
-			c[k] = v
-		}
-		return whatsapp.New(c, channels.Deps{})
+		return whatsapp.New(cfg.With(change), channels.Deps{})
 	}
 	return f, cfg, build
 }

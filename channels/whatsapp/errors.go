@@ -10,27 +10,16 @@ import (
 	"pregon/channels"
 )
 
-// rule is how one Graph error code is handled (channel-contracts.md §1.4).
-type rule struct {
-	class  channels.Class
-	scope  channels.Scope
-	wait   time.Duration
-	optOut bool
-}
-
 var (
-	retry     = rule{class: channels.ClassRetry}
-	permanent = rule{class: channels.ClassPermanent}
-	config    = rule{class: channels.ClassConfig}
+	permanent = channels.PermanentRule
+	config    = channels.ConfigRule
+	retry     = channels.RetryRule
 )
 
-func throttle(s channels.Scope, wait time.Duration) rule {
-	return rule{class: channels.ClassThrottle, scope: s, wait: wait}
-}
-
-// codes maps Meta's error codes to classes. Meta reuses HTTP statuses
-// across classes (131056 has come as 400, 403 and 429), so the code decides.
-var codes = map[int]rule{
+// codes maps Meta's error codes to classes (channel-contracts.md §1.4).
+// Meta reuses HTTP statuses across classes (131056 has come as 400, 403
+// and 429), so the code decides.
+var codes = channels.CodeTable{
 	0: config, 190: config, 3: config, 10: config, 368: config,
 	131031: config, 131042: config, 133010: config,
 
@@ -38,45 +27,35 @@ var codes = map[int]rule{
 	131047: permanent, 131026: permanent, 131049: permanent, 130472: permanent, 130497: permanent,
 	132000: permanent, 132001: permanent, 132005: permanent, 132007: permanent, 132012: permanent,
 	132015: permanent, 132016: permanent,
-	131050: {class: channels.ClassPermanent, optOut: true},
+	131050: {Class: channels.ClassPermanent, OptOut: true},
 
 	1: retry, 2: retry, 131000: retry, 131016: retry, 131053: retry,
 
-	4:      throttle(channels.ScopeAccount, 0),
-	80007:  throttle(channels.ScopeAccount, 0),
-	133016: throttle(channels.ScopeAccount, 0),
-	130429: throttle(channels.ScopeChannel, 0),
+	4:      channels.ThrottleRule(channels.ScopeAccount, 0),
+	80007:  channels.ThrottleRule(channels.ScopeAccount, 0),
+	133016: channels.ThrottleRule(channels.ScopeAccount, 0),
+	130429: channels.ThrottleRule(channels.ScopeChannel, 0),
 	// Pair rate: Meta asks for about one message per 6 s to one user.
-	131056: throttle(channels.ScopeRecipient, PairSpacing),
+	131056: channels.ThrottleRule(channels.ScopeRecipient, PairSpacing),
 	// Spam rate limit: the number is restricted for hours; waiting an hour
 	// before the next probe stops a campaign from digging the hole deeper.
-	131048: throttle(channels.ScopeChannel, time.Hour),
+	131048: channels.ThrottleRule(channels.ScopeChannel, time.Hour),
 }
 
 // Classify maps a Graph error code (with Meta's detail text) to a class.
 // httpStatus is the answer's status, or 0 for errors reported in webhooks.
 func Classify(code int, detail string, httpStatus int) *channels.Error {
-	c := strconv.Itoa(code)
-	r, ok := codes[code]
-	if !ok && code >= 200 && code <= 299 {
-		r, ok = config, true // permission errors
+	if _, known := codes[code]; !known && code >= 200 && code <= 299 {
+		// 200–299: a permission the token lacks.
+		return channels.CodeTable{code: config}.Classify(code, detail, httpStatus)
 	}
-	if !ok {
-		if httpStatus == 0 {
-			// An unknown failed status: the message did not go.
-			return &channels.Error{Class: channels.ClassPermanent, Code: c, Detail: detail}
-		}
-		return channels.ClassifyHTTP(httpStatus, c, detail)
-	}
-	return &channels.Error{Class: r.class, Scope: r.scope, Wait: r.wait, Code: c, Detail: detail,
-		OptOut: r.optOut, HTTPStatus: httpStatus}
+	return codes.Classify(code, detail, httpStatus)
 }
 
 // graphError is the Graph API error envelope.
 type graphError struct {
 	Error *struct {
 		Message   string `json:"message"`
-		Type      string `json:"type"`
 		Code      int    `json:"code"`
 		ErrorData struct {
 			Details string `json:"details"`

@@ -105,14 +105,11 @@ func (a *Adapter) call(ctx context.Context, method, u string, body []byte) (chan
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := channels.Exchange(a.http, req, a.secrets...)
-	if err != nil {
-		return resp, err
-	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return resp, classifyResponse(resp.Status, resp.Body, a.secrets)
-	}
-	return resp, nil
+	return channels.Call(a.http, req, a.classify, a.secrets...)
+}
+
+func (a *Adapter) classify(status int, body []byte) *channels.Error {
+	return classifyResponse(status, body, a.secrets)
 }
 
 // Recipient returns the wire fields for one of our identifiers: E.164

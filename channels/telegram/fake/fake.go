@@ -9,7 +9,6 @@ package fake
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"time"
 
@@ -80,7 +79,6 @@ func (o *Options) defaults() {
 type Fake struct {
 	*fakekit.Kit
 	opts Options
-	srv  *httptest.Server
 
 	chatLimit, groupLimit, globalLimit *fakekit.Buckets
 
@@ -100,12 +98,9 @@ func Start(o Options) (*Fake, error) {
 	f.groupLimit = buckets(o.GroupPerMinute/60, o.GroupPerMinute)
 	f.globalLimit = buckets(o.GlobalRate, o.GlobalRate)
 	f.resetState()
-	srv, err := fakekit.Serve(f.routes(), o.Addr)
-	if err != nil {
-		f.Kit.Close()
+	if err := f.Serve(f.routes(), o.Addr); err != nil {
 		return nil, err
 	}
-	f.srv = srv
 	return f, nil
 }
 
@@ -116,17 +111,8 @@ func buckets(rate, burst float64) *fakekit.Buckets {
 	return fakekit.NewBuckets(rate, burst)
 }
 
-// URL is the base URL to put in the channel's base_url.
-func (f *Fake) URL() string { return f.srv.URL }
-
 // Options returns the effective options.
 func (f *Fake) Options() Options { return f.opts }
-
-// Close stops the server and the emitter.
-func (f *Fake) Close() {
-	f.Kit.Close()
-	f.srv.Close()
-}
 
 // Reset clears traffic and state: limits, message and update counters,
 // the webhook registration stays.

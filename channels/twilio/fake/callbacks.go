@@ -146,26 +146,6 @@ func (f *Fake) Inbound(in Inbound) (string, error) {
 }
 
 func (f *Fake) controlRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /_fake/callback", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			URL string `json:"url"`
-		}
-		if !fakekit.ReadJSON(w, r, &in) {
-			return
-		}
-		f.SetInboundURL(in.URL)
-		fakekit.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
-	})
-	mux.HandleFunc("POST /_fake/inbound", func(w http.ResponseWriter, r *http.Request) {
-		var in Inbound
-		if !fakekit.ReadJSON(w, r, &in) {
-			return
-		}
-		sid, err := f.Inbound(in)
-		if err != nil {
-			fakekit.ControlError(w, err)
-			return
-		}
-		fakekit.WriteJSON(w, http.StatusOK, map[string]string{"sid": sid})
-	})
+	fakekit.CallbackRoute(mux, f.SetInboundURL)
+	fakekit.InboundRoute(mux, f.Inbound)
 }

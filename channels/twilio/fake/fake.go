@@ -9,7 +9,6 @@ package fake
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,7 +71,6 @@ func (o *Options) defaults() {
 type Fake struct {
 	*fakekit.Kit
 	opts Options
-	srv  *httptest.Server
 	sms  fakekit.Seq
 	mms  fakekit.Seq
 
@@ -91,26 +89,14 @@ func Start(o Options) (*Fake, error) {
 	f := &Fake{Kit: fakekit.NewKit(o.Now), opts: o}
 	f.inbound.Store("")
 	f.resetState()
-	srv, err := fakekit.Serve(f.routes(), o.Addr)
-	if err != nil {
-		f.Kit.Close()
+	if err := f.Serve(f.routes(), o.Addr); err != nil {
 		return nil, err
 	}
-	f.srv = srv
 	return f, nil
 }
 
-// URL is the base URL to put in the channel's base_url.
-func (f *Fake) URL() string { return f.srv.URL }
-
 // Options returns the effective options.
 func (f *Fake) Options() Options { return f.opts }
-
-// Close stops the server and the emitter.
-func (f *Fake) Close() {
-	f.Kit.Close()
-	f.srv.Close()
-}
 
 // SetInboundURL sets the webhook that inbound messages are posted to.
 func (f *Fake) SetInboundURL(url string) { f.inbound.Store(url) }

@@ -8,7 +8,6 @@ package fake
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,7 +98,6 @@ func (o *Options) defaults() {
 type Fake struct {
 	*fakekit.Kit
 	opts   Options
-	srv    *httptest.Server
 	ids    fakekit.Seq
 	media  fakekit.Seq
 	rate   *fakekit.Buckets
@@ -134,12 +132,9 @@ func Start(o Options) (*Fake, error) {
 	for _, t := range o.Templates {
 		f.AddTemplate(t)
 	}
-	srv, err := fakekit.Serve(f.routes(), o.Addr)
-	if err != nil {
-		f.Kit.Close()
+	if err := f.Serve(f.routes(), o.Addr); err != nil {
 		return nil, err
 	}
-	f.srv = srv
 	return f, nil
 }
 
@@ -150,17 +145,8 @@ func newBuckets(rate, burst float64) *fakekit.Buckets {
 	return fakekit.NewBuckets(rate, burst)
 }
 
-// URL is the base URL to put in the channel's base_url.
-func (f *Fake) URL() string { return f.srv.URL }
-
 // Options returns the effective options (defaults filled in).
 func (f *Fake) Options() Options { return f.opts }
-
-// Close stops the server and the webhook emitter.
-func (f *Fake) Close() {
-	f.Kit.Close()
-	f.srv.Close()
-}
 
 // SetCallback sets where status and inbound webhooks are posted ("" = nowhere).
 func (f *Fake) SetCallback(url string) { f.callback.Store(url) }

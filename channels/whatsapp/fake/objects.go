@@ -84,28 +84,8 @@ func (f *Fake) handleUpload(w http.ResponseWriter, r *http.Request) {
 
 // controlRoutes add the WhatsApp-specific /_fake/ endpoints.
 func (f *Fake) controlRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /_fake/callback", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			URL string `json:"url"`
-		}
-		if !fakekit.ReadJSON(w, r, &in) {
-			return
-		}
-		f.SetCallback(in.URL)
-		fakekit.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
-	})
-	mux.HandleFunc("POST /_fake/inbound", func(w http.ResponseWriter, r *http.Request) {
-		var in Inbound
-		if !fakekit.ReadJSON(w, r, &in) {
-			return
-		}
-		id, err := f.Inbound(in)
-		if err != nil {
-			fakekit.ControlError(w, err)
-			return
-		}
-		fakekit.WriteJSON(w, http.StatusOK, map[string]string{"id": id})
-	})
+	fakekit.CallbackRoute(mux, f.SetCallback)
+	fakekit.InboundRoute(mux, f.Inbound)
 	mux.HandleFunc("POST /_fake/templates", func(w http.ResponseWriter, r *http.Request) {
 		var in Template
 		if !fakekit.ReadJSON(w, r, &in) {
