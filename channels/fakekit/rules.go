@@ -18,7 +18,8 @@ const (
 	FailSync Outcome = "fail_sync"
 	// FailAsync: answer success, then report failed with Rule.Code.
 	FailAsync Outcome = "fail_async"
-	// NeverStatus: answer success and never report anything.
+	// NeverStatus: answer success and report nothing, unless the fake's own
+	// rules (window, tier, validity) fail the message.
 	NeverStatus Outcome = "never_status"
 )
 

@@ -29,7 +29,7 @@ func (f *Fake) signed(target string, p url.Values, kind string) fakekit.Webhook 
 // message), then delivered/read or undelivered/failed. Codes 300xx are
 // carrier failures after "sent" (undelivered); others fail before it.
 func (f *Fake) scheduleStatuses(cb callback, wait time.Duration, rule fakekit.Rule, failCode string) {
-	if cb.url == "" || rule.Outcome == fakekit.NeverStatus {
+	if cb.url == "" || rule.Outcome == fakekit.NeverStatus && failCode == "" {
 		return
 	}
 	after := rule.After

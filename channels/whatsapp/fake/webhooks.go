@@ -56,7 +56,7 @@ func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 // scheduleStatuses queues sent, then delivered/read or failed, per the
 // recipient's rule. failCode, when set, overrides the rule (window, tier).
 func (f *Fake) scheduleStatuses(id, to string, rule fakekit.Rule, failCode string) {
-	if f.opts.NoStatuses || f.Callback() == "" || rule.Outcome == fakekit.NeverStatus {
+	if f.opts.NoStatuses || f.Callback() == "" || rule.Outcome == fakekit.NeverStatus && failCode == "" {
 		return
 	}
 	after := rule.After
