@@ -15,9 +15,9 @@ func TestRedact(t *testing.T) {
 	cases := map[string]string{
 		"https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage": "https://api.telegram.org/bot" + Redacted + "/sendMessage",
 		"https://graph.facebook.com/v25.0/me/messages?access_token=EAAB123&x=1":                "https://graph.facebook.com/v25.0/me/messages?access_token=" + Redacted + "&x=1",
-		"callback?hub.verify_token=abcd&hub.challenge=1":                                        "callback?hub.verify_token=" + Redacted + "&hub.challenge=1",
-		"monkey=banana&mykey=still-visible":                                                     "monkey=banana&mykey=still-visible",
-		"the secret is sup3rs3cret!":                                                            "the secret is " + Redacted + "!",
+		"callback?hub.verify_token=abcd&hub.challenge=1":                                       "callback?hub.verify_token=" + Redacted + "&hub.challenge=1",
+		"monkey=banana&mykey=still-visible":                                                    "monkey=banana&mykey=still-visible",
+		"the secret is sup3rs3cret!":                                                           "the secret is " + Redacted + "!",
 	}
 	for in, want := range cases {
 		if got := Redact(in, "sup3rs3cret"); got != want {
