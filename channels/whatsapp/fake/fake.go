@@ -54,9 +54,10 @@ type Options struct {
 	// Unlimited = off); PairBurst sends are tolerated first (default 3).
 	PairSpacing time.Duration
 	PairBurst   int
-	// Tier caps unique business-initiated recipients per rolling 24 h
-	// (0 = unlimited); sends beyond it are accepted, then fail with TierCode
-	// (default 131049).
+	// Tier caps unique business-initiated recipients per rolling 24 h;
+	// sends beyond it are accepted, then fail with TierCode (default
+	// 131049). 0 neither limits nor counts (the cheap hot path); Unlimited
+	// counts without limiting, for TierUsed.
 	Tier     int
 	TierCode string
 	// Window is how a closed customer-service window is enforced (default async).

@@ -136,7 +136,7 @@ func (f *Fake) send(r *http.Request, body []byte, readErr error, injected string
 	f.mu.Lock()
 	open := clock.Sub(f.lastIn[to]) < 24*time.Hour
 	mode := f.window
-	admitted := open || f.tier.admit(to, clock, f.opts.Tier)
+	admitted := open || f.opts.Tier == 0 || f.tier.admit(to, clock, f.opts.Tier)
 	f.mu.Unlock()
 	asyncCode := ""
 	if rule.Outcome == fakekit.FailAsync {

@@ -36,7 +36,7 @@ func (t *tierCounter) count(now time.Time) int {
 }
 
 // admit records a business-initiated message to who at now, unless who is
-// new and limit unique recipients are already counted (limit 0 = no limit).
+// new and limit unique recipients are already counted (limit ≤ 0 = no limit).
 func (t *tierCounter) admit(who string, now time.Time, limit int) bool {
 	t.expire(now)
 	if _, known := t.last[who]; !known && limit > 0 && len(t.last) >= limit {
