@@ -1,3 +1,5 @@
+//go:build unix
+
 package whatsapp_test
 
 import (
@@ -7,6 +9,7 @@ import (
 	"testing"
 
 	"pregon/channels"
+	"pregon/channels/fakekit"
 	"pregon/channels/whatsapp"
 	"pregon/channels/whatsapp/fake"
 )
@@ -32,6 +35,7 @@ func BenchmarkAdapterSend(b *testing.B) {
 	var n atomic.Int64
 	b.SetParallelism(32)
 	b.ReportAllocs()
+	cpu0 := fakekit.ProcessCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
@@ -45,4 +49,5 @@ func BenchmarkAdapterSend(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	b.ReportMetric(float64(fakekit.ProcessCPU()-cpu0)/float64(b.N)/1e3, "cpu-µs/msg")
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package fake_test
 
 import (
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"pregon/channels"
+	"pregon/channels/fakekit"
 	"pregon/channels/whatsapp/fake"
 )
 
@@ -30,6 +33,7 @@ func BenchmarkFakeRaw(b *testing.B) {
 			var n atomic.Int64
 			b.SetParallelism(32) // many connections, as an outbox with workers would open
 			b.ReportAllocs()
+			cpu0 := fakekit.ProcessCPU()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -52,6 +56,8 @@ func BenchmarkFakeRaw(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+			b.ReportMetric(float64(fakekit.ProcessCPU()-cpu0)/float64(b.N)/1e3, "cpu-µs/msg")
+			b.ReportMetric(float64(fakekit.ProcessCPU()-cpu0)/float64(b.N)/1e3, "cpu-µs/msg")
 		})
 	}
 }
