@@ -299,3 +299,25 @@ func TestUnknownPhoneNumberAndTest(t *testing.T) {
 		t.Fatalf("object lookups logged: %d", n)
 	}
 }
+
+func TestWebhookBodiesAreEscapedAndSigned(t *testing.T) {
+	f, a := adapterFor(t, fake.Options{})
+	got := make(chan *channels.WebhookRequest, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- &channels.WebhookRequest{Method: r.Method, Header: r.Header, Body: body}
+	}))
+	defer srv.Close()
+	f.SetCallback(srv.URL)
+	f.Inbound(fake.Inbound{From: "51987654321", Name: "Åsa", Text: "äö 🎉"})
+	req := <-got
+	if !strings.Contains(string(req.Body), `"body":"\u00e4\u00f6 \ud83c\udf89"`) || strings.Contains(string(req.Body), "ä") {
+		t.Fatalf("the body is not \\u-escaped with lowercase hex: %s", req.Body)
+	}
+	if err := a.Verify(req); err != nil {
+		t.Fatalf("the escaped body must verify as received: %v", err)
+	}
+	if b, err := a.Parse(req); err != nil || b.Messages[0].Content.Text != "äö 🎉" || b.Messages[0].Name != "Åsa" {
+		t.Fatalf("parse: %v %+v", err, b)
+	}
+}
