@@ -78,12 +78,11 @@ func TestVerifyRefusesNonCanonicalBase64(t *testing.T) {
 	const u = "https://example.com/api/pregon/webhooks/ch1"
 	good := Sign("token", u, params)
 	b := []byte(good)
-	i := len(b) - 2 // the last data character; for HMAC-SHA1 its low 2 bits are padding
-	alt := b[i] ^ 0x01
-	if !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", rune(alt)) {
-		alt = b[i] ^ 0x02
-	}
-	b[i] = alt
+	// The last data character of a 20-byte HMAC-SHA1 in base64 carries 4
+	// bits and 2 padding bits; flip a padding bit of its value.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	i := len(b) - 2
+	b[i] = alphabet[strings.IndexByte(alphabet, b[i])^1]
 	if !ValidSignature([]string{"token"}, good, mustURL(t, u), params) {
 		t.Fatal("the canonical signature must verify")
 	}
