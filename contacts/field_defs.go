@@ -105,7 +105,7 @@ func FieldPath(key string) string { return `$."` + key + `"` }
 // HeldValues returns every contact's value of the custom field key.
 func HeldValues(app core.App, key string) ([]FieldValue, error) {
 	var out []FieldValue
-	err := app.DB().NewQuery(`SELECT id, fields -> {:path} AS v FROM contacts
+	err := app.DB().NewQuery(`SELECT id, CAST(fields -> {:path} AS BLOB) AS v FROM contacts
 		WHERE json_valid(fields) AND json_type(fields, {:path}) NOT IN ('null') ORDER BY id`).
 		Bind(dbx.Params{"path": FieldPath(key)}).All(&out)
 	if err != nil {

@@ -15,11 +15,19 @@ import (
 
 func fieldDef(t testing.TB, app core.App, key, typ string, options ...string) *core.Record {
 	t.Helper()
+	return fieldDefWithID(t, app, "", key, typ, options...)
+}
+
+func fieldDefWithID(t testing.TB, app core.App, id, key, typ string, options ...string) *core.Record {
+	t.Helper()
 	col, err := app.FindCollectionByNameOrId("contact_fields")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := core.NewRecord(col)
+	if id != "" {
+		r.Set("id", id)
+	}
 	r.Set("key", key)
 	r.Set("label", strings.ToUpper(key[:1])+key[1:])
 	r.Set("type", typ)
