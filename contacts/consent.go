@@ -83,7 +83,7 @@ func ApplyConsentRules(before, after Consent, now time.Time) (Consent, bool, Fie
 		fe.Add("consent_at", fmt.Sprintf("consent time %s is in the future", after.At.UTC().Format(time.RFC3339)))
 	}
 	if after.Status == ConsentOptedIn && after.Source == "" {
-		fe.Add("consent_source", "an opt-in needs its evidence: say where and how it was given in consent_source (e.g. \"web form /registro\", \"WhatsApp reply ALTA\")")
+		fe.Add("consent_source", "an opt-in needs its evidence: give its source, where and how it was given (e.g. \"web form /registro\", \"WhatsApp reply ALTA\")")
 	}
 	if n := utf8.RuneCountInString(after.Source); n > MaxConsentSource {
 		fe.Add("consent_source", fmt.Sprintf("consent source is %d characters; the maximum is %d", n, MaxConsentSource))

@@ -28,44 +28,39 @@ type Contact struct {
 // Attribute names, in the order events and merges list them.
 var Attributes = []string{"first_name", "last_name", "email", "phone", "language", "country", "timezone"}
 
-// Attr returns attribute name's value.
-func (c *Contact) Attr(name string) string {
+// attr points at attribute name's field (nil for an unknown name).
+func (c *Contact) attr(name string) *string {
 	switch name {
 	case "first_name":
-		return c.FirstName
+		return &c.FirstName
 	case "last_name":
-		return c.LastName
+		return &c.LastName
 	case "email":
-		return c.Email
+		return &c.Email
 	case "phone":
-		return c.Phone
+		return &c.Phone
 	case "language":
-		return c.Language
+		return &c.Language
 	case "country":
-		return c.Country
+		return &c.Country
 	case "timezone":
-		return c.Timezone
+		return &c.Timezone
+	}
+	return nil
+}
+
+// Attr returns attribute name's value.
+func (c *Contact) Attr(name string) string {
+	if p := c.attr(name); p != nil {
+		return *p
 	}
 	return ""
 }
 
 // SetAttr sets attribute name.
 func (c *Contact) SetAttr(name, v string) {
-	switch name {
-	case "first_name":
-		c.FirstName = v
-	case "last_name":
-		c.LastName = v
-	case "email":
-		c.Email = v
-	case "phone":
-		c.Phone = v
-	case "language":
-		c.Language = v
-	case "country":
-		c.Country = v
-	case "timezone":
-		c.Timezone = v
+	if p := c.attr(name); p != nil {
+		*p = v
 	}
 }
 

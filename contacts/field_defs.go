@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // List field limits.
@@ -154,4 +155,28 @@ func PlanFieldConversion(held []FieldValue, def FieldDef, region string) ([]Fiel
 			failed, len(held), def.Key, what, strings.Join(bad, "; "))
 	}
 	return rewrites, nil
+}
+
+// RemoveFieldValues removes custom field key from every contact holding it
+// and appends one field.changed event per contact that keeps the old value
+// (reason says why), with two set-based statements: a workspace-wide
+// cleanup must not hold SQLite's single writer row by row. Call it in the
+// transaction that deletes the definition.
+func RemoveFieldValues(app core.App, key, actor, reason string) (int64, error) {
+	params := dbx.Params{"key": key, "path": FieldPath(key), "actor": actor, "reason": reason,
+		"now": types.NowDateTime().String()}
+	const holding = `json_valid(fields) AND json_type(fields, {:path}) NOT IN ('null')`
+	_, err := app.DB().NewQuery(`INSERT INTO events (id, type, contact, subject, payload, actor, created)
+		SELECT 'r' || lower(hex(randomblob(7))), '` + EventFieldChanged + `', id, '',
+			json_object('from', json(fields -> {:path}), 'key', {:key}, 'reason', {:reason}, 'to', NULL), {:actor}, {:now}
+		FROM contacts WHERE ` + holding + ` ORDER BY id`).Bind(params).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("recording the removal of custom field %q: %w", key, err)
+	}
+	res, err := app.DB().NewQuery(`UPDATE contacts SET fields = json_remove(fields, {:path}), updated = {:now} WHERE ` + holding).
+		Bind(params).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("removing custom field %q from contacts: %w", key, err)
+	}
+	return res.RowsAffected()
 }

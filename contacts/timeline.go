@@ -35,8 +35,10 @@ func MergedContacts(app core.App, contactID string) ([]string, error) {
 			holders[i] = "{:" + k + "}"
 		}
 		var others []string
+		// Merges are few: read them through the type index. The unary +
+		// keeps SQLite from walking the contact's whole history instead.
 		err := app.DB().NewQuery(`SELECT subject FROM events WHERE type = '` + EventContactMerged + `'
-			AND contact IN (` + strings.Join(holders, ",") + `) ORDER BY rowid`).Bind(params).Column(&others)
+			AND +contact IN (` + strings.Join(holders, ",") + `) ORDER BY rowid`).Bind(params).Column(&others)
 		if err != nil {
 			return nil, fmt.Errorf("reading the merges into contact %s: %w", contactID, err)
 		}

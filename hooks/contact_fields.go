@@ -97,23 +97,11 @@ func sameOptions(a, b []string) bool {
 
 func deleteFieldDef(e *core.RecordEvent) error {
 	return inTx(e, func(tx core.App) error {
-		key := e.Record.GetString("key")
-		held, err := contacts.HeldValues(tx, key)
-		if err != nil {
-			return err
-		}
 		if err := e.Next(); err != nil {
 			return err
 		}
-		rewrites := make([]contacts.FieldRewrite, 0, len(held))
-		for _, h := range held {
-			var v any
-			if err := json.Unmarshal(h.Raw, &v); err != nil {
-				return fmt.Errorf("contact %s has a malformed value of %q: %w", h.Contact, key, err)
-			}
-			rewrites = append(rewrites, contacts.FieldRewrite{Contact: h.Contact, From: v})
-		}
-		return rewriteFieldValues(tx, key, rewrites, events.ActorOf(e.Record), "definition deleted")
+		_, err := contacts.RemoveFieldValues(tx, e.Record.GetString("key"), events.ActorOf(e.Record), "definition deleted")
+		return err
 	})
 }
 

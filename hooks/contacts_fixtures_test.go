@@ -83,7 +83,7 @@ func eventsOf(t testing.TB, app core.App, contact string) []events.Row {
 	return rows
 }
 
-func types(rows []events.Row) string {
+func eventTypes(rows []events.Row) string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		out[i] = r.Type

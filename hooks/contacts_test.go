@@ -62,8 +62,8 @@ func TestContactRulesOnRESTWrites(t *testing.T) {
 				}
 				evs := eventsOf(t, app, body.ID)
 				want := "contact.created,tag.added,tag.added,field.changed,field.changed,field.changed,identity.added,identity.added"
-				if types(evs) != want {
-					t.Fatalf("events = %s, want %s", types(evs), want)
+				if eventTypes(evs) != want {
+					t.Fatalf("events = %s, want %s", eventTypes(evs), want)
 				}
 				for _, e := range evs {
 					if e.Actor != "user:"+mgrID {
@@ -118,8 +118,8 @@ func TestContactRulesOnRESTWrites(t *testing.T) {
 				if r.GetString("first_name") != "Ana" || !strings.Contains(r.GetString("fields"), `"points":10`) {
 					t.Fatalf("stored contact changed: %s %s", r.GetString("first_name"), r.GetString("fields"))
 				}
-				if types(eventsOf(t, app, anaID)) != "contact.created,field.changed,identity.added,identity.added" {
-					t.Fatalf("refused update left events: %s", types(eventsOf(t, app, anaID)))
+				if eventTypes(eventsOf(t, app, anaID)) != "contact.created,field.changed,identity.added,identity.added" {
+					t.Fatalf("refused update left events: %s", eventTypes(eventsOf(t, app, anaID)))
 				}
 			},
 		},
@@ -272,7 +272,7 @@ func TestEveryChangeAppendsItsEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := eventsOf(t, app, ana.Id)[start:]
-	if got := types(evs); got != "contact.updated,tag.added,tag.removed,field.changed,contact.assigned" {
+	if got := eventTypes(evs); got != "contact.updated,tag.added,tag.removed,field.changed,contact.assigned" {
 		t.Fatalf("events = %s", got)
 	}
 	payloads := map[string]string{}
@@ -308,7 +308,7 @@ func TestEveryChangeAppendsItsEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs = eventsOf(t, app, ana.Id)
-	if got := types(evs[len(evs)-5:]); got != "identity.added,identity.added,identity.removed,identity.removed,contact.deleted" {
+	if got := eventTypes(evs[len(evs)-5:]); got != "identity.added,identity.added,identity.removed,identity.removed,contact.deleted" {
 		t.Fatalf("phone and delete events = %s", got)
 	}
 	if n := countRows(t, app, "SELECT COUNT(*) FROM contact_identities"); n != 0 {
@@ -325,18 +325,7 @@ func TestEventsCommitWithTheirChangeOrNotAtAll(t *testing.T) {
 			}
 			return errBoom
 		})
-		col, _ := app.FindCollectionByNameOrId("contacts")
-		r := core.NewRecord(col)
-		r.Set("first_name", "Ana")
-		r.Set("phone", anaTel)
-		if err := app.Save(r); err == nil {
-			t.Fatal("save should fail")
-		}
-		for _, tbl := range []string{"contacts", "contact_identities", "events"} {
-			if n := countRows(t, app, "SELECT COUNT(*) FROM "+tbl); n != 0 {
-				t.Fatalf("%d rows left in %s", n, tbl)
-			}
-		}
+		saveFailsLeavingNothing(t, app)
 	})
 	t.Run("an event that cannot be written undoes its change", func(t *testing.T) {
 		app, _ := testapp.New(t)
@@ -354,7 +343,7 @@ func TestEventsCommitWithTheirChangeOrNotAtAll(t *testing.T) {
 		if stored.GetString("first_name") != "Ana" || stored.GetString("tags") != `["vip"]` {
 			t.Fatalf("change committed without its events: %s %s", stored.GetString("first_name"), stored.GetString("tags"))
 		}
-		if got := types(eventsOf(t, app, ana.Id)); got != "contact.created,tag.added" {
+		if got := eventTypes(eventsOf(t, app, ana.Id)); got != "contact.created,tag.added" {
 			t.Fatalf("events = %s", got)
 		}
 	})
@@ -366,18 +355,26 @@ func TestEventsCommitWithTheirChangeOrNotAtAll(t *testing.T) {
 			}
 			return e.Next()
 		})
-		col, _ := app.FindCollectionByNameOrId("contacts")
-		r := core.NewRecord(col)
-		r.Set("phone", anaTel)
-		if err := app.Save(r); err == nil {
-			t.Fatal("save should fail")
-		}
-		for _, tbl := range []string{"contacts", "contact_identities", "events"} {
-			if n := countRows(t, app, "SELECT COUNT(*) FROM "+tbl); n != 0 {
-				t.Fatalf("%d rows left in %s", n, tbl)
-			}
-		}
+		saveFailsLeavingNothing(t, app)
 	})
+}
+
+// saveFailsLeavingNothing creates a contact with a phone, expects the save
+// to fail and checks that no contact, identity or event was left.
+func saveFailsLeavingNothing(t *testing.T, app core.App) {
+	t.Helper()
+	col, _ := app.FindCollectionByNameOrId("contacts")
+	r := core.NewRecord(col)
+	r.Set("first_name", "Ana")
+	r.Set("phone", anaTel)
+	if err := app.Save(r); err == nil {
+		t.Fatal("save should fail")
+	}
+	for _, tbl := range []string{"contacts", "contact_identities", "events"} {
+		if n := countRows(t, app, "SELECT COUNT(*) FROM "+tbl); n != 0 {
+			t.Fatalf("%d rows left in %s", n, tbl)
+		}
+	}
 }
 
 type boom struct{}
@@ -448,7 +445,7 @@ func TestConsentRulesOnDirectIdentityWrites(t *testing.T) {
 		s.DisableTestAppCleanup = true // app belongs to this test: testapp cleans it up
 		s.AfterTestFunc = func(t testing.TB, app *tests.TestApp, _ *http.Response) {
 			if c.check != nil {
-				c.check(t, smsOf(app), types(eventsOf(t, app, anaID)))
+				c.check(t, smsOf(app), eventTypes(eventsOf(t, app, anaID)))
 			}
 		}
 		s.Test(t)
