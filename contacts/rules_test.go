@@ -221,3 +221,29 @@ func TestFieldDefinitionChanges(t *testing.T) {
 		t.Fatalf("an unchanged value is not a rewrite: %+v %v", rw, err)
 	}
 }
+
+func FuzzNormalizeIdentifier(f *testing.F) {
+	for _, k := range Kinds {
+		f.Add(k, "+52 55 1234 5678")
+	}
+	f.Add(KindWhatsApp, "US.13491208655302741918")
+	f.Add(KindTelegram, "-100123")
+	f.Add(KindEmail, "Ana@Tienda.MX")
+	f.Add(KindMessenger, "\x00")
+	f.Fuzz(func(t *testing.T, kind, raw string) {
+		out, err := NormalizeIdentifier(kind, raw, "MX")
+		if err != nil {
+			return
+		}
+		if out == "" || len([]rune(out)) > MaxIdentifierLen {
+			t.Fatalf("NormalizeIdentifier(%q, %q) = %q", kind, raw, out)
+		}
+		if kind == KindSMS && !e164.MatchString(out) {
+			t.Fatalf("sms identifier %q is not E.164", out)
+		}
+		again, err := NormalizeIdentifier(kind, out, "MX")
+		if err != nil || again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", raw, out, again, err)
+		}
+	})
+}
