@@ -14,36 +14,42 @@ func bindRoleGuards(env *Env) {
 	env.App.OnRecordDelete("settings").BindFunc(func(e *core.RecordEvent) error {
 		return apis.NewBadRequestError("The workspace settings row cannot be deleted; change its values instead.", nil)
 	})
+	// The owner count is read in the write's transaction, so two owners
+	// stepping down at once cannot both pass.
 	env.App.OnRecordUpdate("users").BindFunc(func(e *core.RecordEvent) error {
-		stored, err := storedRecord(e.App, e.Record)
-		if err != nil {
-			return err
-		}
-		if stored.GetString("role") == "owner" && e.Record.GetString("role") != "owner" {
-			if err := requireAnotherOwner(e, "role"); err != nil {
+		return inTx(e, func(tx core.App) error {
+			stored, err := storedRecord(tx, e.Record)
+			if err != nil {
 				return err
 			}
-		}
-		return e.Next()
+			if stored.GetString("role") == "owner" && e.Record.GetString("role") != "owner" {
+				if err := requireAnotherOwner(tx, e.Record.Id, "role"); err != nil {
+					return err
+				}
+			}
+			return e.Next()
+		})
 	})
 	env.App.OnRecordDelete("users").BindFunc(func(e *core.RecordEvent) error {
-		stored, err := storedRecord(e.App, e.Record)
-		if err != nil {
-			return err
-		}
-		if stored.GetString("role") == "owner" {
-			if err := requireAnotherOwner(e, "id"); err != nil {
+		return inTx(e, func(tx core.App) error {
+			stored, err := storedRecord(tx, e.Record)
+			if err != nil {
 				return err
 			}
-		}
-		return e.Next()
+			if stored.GetString("role") == "owner" {
+				if err := requireAnotherOwner(tx, e.Record.Id, "id"); err != nil {
+					return err
+				}
+			}
+			return e.Next()
+		})
 	})
 }
 
-func requireAnotherOwner(e *core.RecordEvent, field string) error {
+func requireAnotherOwner(tx core.App, userID, field string) error {
 	var n int
-	err := e.App.DB().NewQuery("SELECT COUNT(*) FROM users WHERE role = 'owner' AND id != {:id}").
-		Bind(dbx.Params{"id": e.Record.Id}).Row(&n)
+	err := tx.DB().NewQuery("SELECT COUNT(*) FROM users WHERE role = 'owner' AND id != {:id}").
+		Bind(dbx.Params{"id": userID}).Row(&n)
 	if err != nil {
 		return err
 	}
