@@ -8,7 +8,9 @@ import (
 
 	"github.com/pocketbase/pocketbase"
 
+	"pregon/channels"
 	"pregon/cli"
+	"pregon/demo"
 	"pregon/hooks"
 	"pregon/internal/sqlitedb"
 	_ "pregon/pb_migrations"
@@ -22,7 +24,8 @@ func main() {
 
 	// sqlitedb.Connect: PocketBase's SQLite settings plus a memory map (segment counts, BENCHMARKS.md).
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data", DBConnect: sqlitedb.Connect})
-	hooks.Bind(app, hooks.Options{})
+	env := hooks.Bind(app, hooks.Options{})
+	app.RootCmd.AddCommand(demo.Command(app, func() *channels.Registry { return env.Registry }, os.Exit))
 	app.RootCmd.Use = "pregon"
 	app.RootCmd.Short = "Pregón: self-hosted customer messaging (WhatsApp, Telegram, SMS, web chat). Also: pregon healthcheck [--url URL]"
 	if err := app.Start(); err != nil {

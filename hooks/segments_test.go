@@ -330,9 +330,9 @@ func TestSegmentWhereForOtherAreas(t *testing.T) {
 
 func TestFieldIndexesFollowSegments(t *testing.T) {
 	w := newSegWorld(t) // its segment filters on city
-	index := func() string {
+	index := func(key string) string {
 		var s string
-		err := w.app.DB().NewQuery("SELECT sql FROM sqlite_master WHERE name = 'idx_segf_city'").Row(&s)
+		err := w.app.DB().NewQuery("SELECT sql FROM sqlite_master WHERE name = {:n}").Bind(dbx.Params{"n": "idx_segf_" + key}).Row(&s)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ""
 		}
@@ -341,44 +341,61 @@ func TestFieldIndexesFollowSegments(t *testing.T) {
 		}
 		return s
 	}
-	if !strings.Contains(index(), "COLLATE NOCASE") {
-		t.Fatalf("no text index on city after saving a segment that uses it: %q", index())
+	if !strings.Contains(index("city"), "COLLATE NOCASE") {
+		t.Fatalf("no text index on city after saving a segment that uses it: %q", index("city"))
 	}
-	var plan []string
-	where, params, _ := w.env.SegmentWhere(w.app, w.segment.Id)
-	_ = where
-	one, _ := segments.Parse([]byte(`{"groups":[{"conditions":[{"category":"field","field":"city","operator":"is","value":"Lima"}]}]}`))
-	s, _ := segments.LoadSchema(w.app, one)
-	q, qp, _ := segments.Compile(s, one, segNow)
-	_ = params
-	rows, err := w.app.DB().NewQuery("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM contacts c WHERE " + q).Bind(qp).Rows()
+	where, params, err := w.env.SegmentWhere(w.app, w.segment.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows, err := w.app.DB().NewQuery("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM contacts c WHERE " + where).Bind(params).Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
 	for rows.Next() {
 		var id, parent, notused int
 		var detail string
-		rows.Scan(&id, &parent, &notused, &detail)
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
 		plan = append(plan, detail)
 	}
 	rows.Close()
 	if !strings.Contains(strings.Join(plan, "|"), "idx_segf_city") {
-		t.Fatalf("a city condition does not use the index: %v", plan)
+		t.Fatalf("the segment's city condition does not use the index: %v", plan)
+	}
+	if index("score") != "" {
+		t.Fatal("an index on a field no segment uses")
 	}
 
-	// A type change rebuilds it for the new type; deleting the segment drops it.
-	f, _ := w.app.FindFirstRecordByFilter("contact_fields", "key = 'city'")
+	// A field's index follows its type; it goes with the last segment using it.
+	fields, _ := w.app.FindCollectionByNameOrId("contact_fields")
+	f := core.NewRecord(fields)
+	f.Set("key", "score")
+	f.Set("label", "Score")
+	f.Set("type", "text")
+	if err := w.app.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	seg := w.saveSegment(t, "Score five", `{"groups":[{"conditions":[{"category":"field","field":"score","operator":"is","value":"5"}]}]}`)
+	if !strings.Contains(index("score"), "= 'text'") {
+		t.Fatalf("no text index on score: %q", index("score"))
+	}
 	f.Set("type", "number")
 	if err := w.app.Save(f); err != nil {
 		t.Fatal(err)
 	}
-	if got := index(); !strings.Contains(got, "'integer', 'real'") {
+	if got := index("score"); !strings.Contains(got, "'integer', 'real'") {
 		t.Fatalf("index not rebuilt for a number field: %q", got)
 	}
-	if err := w.app.Delete(w.segment); err != nil {
+	if err := w.app.Delete(seg); err != nil {
 		t.Fatal(err)
 	}
-	if got := index(); got != "" {
+	if got := index("score"); got != "" {
 		t.Fatalf("index kept after the last segment using the field went: %q", got)
+	}
+	if index("city") == "" {
+		t.Fatal("deleting one segment dropped another segment's field index")
 	}
 }
