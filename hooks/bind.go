@@ -44,8 +44,9 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
-
-	// SegmentWhere returns a segment's members as SQL over contacts aliased c (see segments.Resolver).
+	// SegmentWhere compiles a segment into an SQL boolean expression over
+	// the contacts table aliased c, with dbx {:name} params. Set by the
+	// segments area; nil while segments are not available.
 	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
 }
 
