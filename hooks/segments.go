@@ -103,7 +103,7 @@ func bindSegments(env *Env) {
 		})
 		g.POST("/preview", func(e *core.RequestEvent) error {
 			var body struct {
-				Conditions *jsonRaw `json:"conditions"`
+				Conditions *rawConditions `json:"conditions"`
 			}
 			if err := e.BindBody(&body); err != nil {
 				return e.BadRequestError(`Send JSON like {"conditions":{"groups":[...]}}.`, err)
@@ -125,11 +125,11 @@ func bindSegments(env *Env) {
 	})
 }
 
-// jsonRaw keeps a request's "conditions" as the bytes sent, so that the
+// rawConditions keeps a request's "conditions" as the bytes sent, so that the
 // segment parser (which refuses unknown keys) sees exactly them.
-type jsonRaw []byte
+type rawConditions []byte
 
-func (j *jsonRaw) UnmarshalJSON(b []byte) error {
+func (j *rawConditions) UnmarshalJSON(b []byte) error {
 	*j = append((*j)[:0], b...)
 	return nil
 }
