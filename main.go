@@ -12,6 +12,7 @@ import (
 	"pregon/cli"
 	"pregon/demo"
 	"pregon/hooks"
+	"pregon/internal/sqlitedb"
 	_ "pregon/pb_migrations"
 )
 
@@ -21,7 +22,8 @@ func main() {
 		os.Exit(cli.Healthcheck(os.Args[2:], os.Stderr))
 	}
 
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data"})
+	// sqlitedb.Connect: PocketBase's SQLite settings plus a memory map (segment counts, BENCHMARKS.md).
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data", DBConnect: sqlitedb.Connect})
 	env := hooks.Bind(app, hooks.Options{})
 	app.RootCmd.AddCommand(demo.Command(app, func() *channels.Registry { return env.Registry }, os.Exit))
 	app.RootCmd.Use = "pregon"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
@@ -43,6 +44,10 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+	// SegmentWhere compiles a segment into an SQL boolean expression over
+	// the contacts table aliased c, with dbx {:name} params. Set by the
+	// segments area; nil while segments are not available.
+	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
 }
 
 // Log returns the app's logger.
@@ -88,6 +93,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindContactFields(env)
 	bindContactRoutes(env)
 	bindRoleGuards(env)
+	bindSegments(env)
 	return env
 }
 
