@@ -12,7 +12,6 @@ import (
 	"pregon/cli"
 	"pregon/demo"
 	"pregon/hooks"
-	"pregon/internal/sqlitedb"
 	_ "pregon/pb_migrations"
 )
 
@@ -22,8 +21,7 @@ func main() {
 		os.Exit(cli.Healthcheck(os.Args[2:], os.Stderr))
 	}
 
-	// sqlitedb.Connect: PocketBase's SQLite settings plus a memory map (segment counts, BENCHMARKS.md).
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data", DBConnect: sqlitedb.Connect})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data"})
 	env := hooks.Bind(app, hooks.Options{})
 	app.RootCmd.AddCommand(demo.Command(app, func() *channels.Registry { return env.Registry }, os.Exit))
 	app.RootCmd.Use = "pregon"

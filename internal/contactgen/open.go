@@ -6,7 +6,6 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	_ "github.com/pocketbase/pocketbase/migrations" // PocketBase's system collections
 
-	"pregon/internal/sqlitedb"
 	_ "pregon/pb_migrations"
 )
 
@@ -14,7 +13,7 @@ import (
 // SQLite settings the product uses, and runs every migration. It binds no
 // hooks: callers that need them call hooks.Bind.
 func Open(dataDir string) (*core.BaseApp, error) {
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir, DBConnect: sqlitedb.Connect})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir})
 	if err := app.Bootstrap(); err != nil {
 		return nil, fmt.Errorf("bootstrapping %s: %w", dataDir, err)
 	}
