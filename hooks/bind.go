@@ -13,6 +13,7 @@ import (
 	"pregon/channels"
 	"pregon/channelstore"
 	"pregon/clock"
+	"pregon/outbox"
 	"pregon/secretbox"
 )
 
@@ -28,6 +29,8 @@ type Options struct {
 	// NoWorkers keeps background workers (outbox, imports, schedulers) from
 	// starting on serve; tests that drive them by hand set it.
 	NoWorkers bool
+	// Outbox tunes the send queue's dispatchers (backoff, batch sizes...).
+	Outbox outbox.Options
 }
 
 // Env is what every area of the app shares. It belongs to one app; there is
@@ -40,6 +43,9 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+
+	// Outbox queues outbound messages and runs the per-channel dispatchers.
+	Outbox *outbox.Manager
 }
 
 // Log returns the app's logger.
@@ -81,6 +87,8 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindOutbox(env)
+	bindMessages(env)
 	return env
 }
 

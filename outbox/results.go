@@ -1,0 +1,167 @@
+package outbox
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"pregon/events"
+)
+
+type resultKind int
+
+const (
+	resultSent    resultKind = iota
+	resultRequeue            // back to queued at nextAt
+	resultFailed
+	resultUnknown // the call was cut off: it may or may not have reached the provider
+)
+
+// result is what became of one claimed message.
+type result struct {
+	msg        *claimed
+	kind       resultKind
+	providerID string
+	nextAt     time.Time
+	// refund gives the claim's attempt back: the message was held back by
+	// our own limits or a paused channel, not tried and refused.
+	refund bool
+	code   string
+	class  string
+	detail string
+	optOut bool
+	tierAt bool // counted against the messaging tier
+}
+
+// writeResults records a batch of results in one transaction with prepared
+// statements (group commit), with their message.status events. Every status
+// write is monotonic: a status webhook may have moved the message on already
+// (Twilio echoes our id and can report before our batch lands), and sent
+// never replaces delivered, read or failed; provider_id and sent are one
+// statement, so the webhook handler never sees one without the other.
+func writeResults(app core.App, channel string, now time.Time, rs []result, withEvents bool) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	nowS := fmtTime(now)
+	return app.RunInTransaction(func(tx core.App) error {
+		stmts := map[resultKind]*dbx.Query{}
+		defer func() {
+			for _, q := range stmts {
+				q.Close()
+			}
+		}()
+		stmt := func(k resultKind) *dbx.Query {
+			if q := stmts[k]; q != nil {
+				return q
+			}
+			var sql string
+			switch k {
+			case resultSent:
+				sql = `UPDATE messages SET provider_id = {:pid},
+					sent_at = CASE WHEN sent_at = '' THEN {:now} ELSE sent_at END,
+					status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
+					tier_at = CASE WHEN {:tier} THEN {:now} ELSE tier_at END,
+					error_code = '', error_class = '', error_detail = '', updated = {:now}
+					WHERE id = {:id}`
+			case resultRequeue:
+				sql = `UPDATE messages SET status = 'queued', next_attempt_at = {:next},
+					attempts = attempts - {:refund}, error_code = {:code}, error_class = {:class},
+					error_detail = {:detail}, updated = {:now} WHERE id = {:id} AND status = 'sending'`
+			case resultFailed:
+				sql = `UPDATE messages SET status = 'failed', failed_at = {:now}, error_code = {:code},
+					error_class = {:class}, error_detail = {:detail}, updated = {:now}
+					WHERE id = {:id} AND status = 'sending'`
+			case resultUnknown:
+				sql = `UPDATE messages SET status = 'unknown', unknown_at = {:now}, tier_at = {:now},
+					error_detail = {:detail}, updated = {:now} WHERE id = {:id} AND status = 'sending'`
+			}
+			stmts[k] = tx.DB().NewQuery(sql).Prepare()
+			return stmts[k]
+		}
+		var evs []events.Event
+		if withEvents {
+			evs = make([]events.Event, 0, len(rs))
+		}
+		var optOuts []result
+		for _, r := range rs {
+			p := dbx.Params{"id": r.msg.ID, "now": nowS}
+			var status string
+			switch r.kind {
+			case resultSent:
+				p["pid"], p["tier"] = r.providerID, r.tierAt
+				status = StatusSent
+			case resultRequeue:
+				refund := 0
+				if r.refund {
+					refund = 1
+				}
+				p["next"], p["refund"] = fmtTime(r.nextAt), refund
+				p["code"], p["class"], p["detail"] = r.code, r.class, clip(r.detail, 2000)
+			case resultFailed:
+				p["code"], p["class"], p["detail"] = clip(r.code, 50), r.class, clip(r.detail, 2000)
+				status = StatusFailed
+				if r.optOut {
+					optOuts = append(optOuts, r)
+				}
+			case resultUnknown:
+				p["detail"] = clip(r.detail, 2000)
+				status = StatusUnknown
+			}
+			res, err := stmt(r.kind).Bind(p).Execute()
+			if err != nil {
+				return fmt.Errorf("recording the result of message %s: %w", r.msg.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 || status == "" || !withEvents {
+				continue
+			}
+			evs = append(evs, statusEvent(r.msg.ID, r.msg.Contact, StatusPayload{
+				Status: status, Channel: channel, Source: r.msg.Source, SourceID: r.msg.SourceID,
+				ProviderID: r.providerID, ErrorCode: r.code, ErrorClass: r.class, ErrorDetail: clip(r.detail, 2000),
+			}))
+		}
+		if err := recordOptOuts(tx, nowS, optOuts, &evs); err != nil {
+			return err
+		}
+		return events.AppendMany(tx, evs)
+	})
+}
+
+// recordOptOuts sets the identities of opt-out failures (Twilio 21610,
+// Telegram "blocked", WhatsApp 131050) to opted_out with the provider's
+// answer as evidence, and appends consent.changed.
+func recordOptOuts(tx core.App, nowS string, rs []result, evs *[]events.Event) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	q := tx.DB().NewQuery(`UPDATE contact_identities SET consent = 'opted_out', consent_at = {:now},
+		consent_source = {:src}, consent_wording = {:wording}, updated = {:now}
+		WHERE id = {:id} AND consent != 'opted_out'`).Prepare()
+	defer q.Close()
+	for _, r := range rs {
+		src := "provider:" + r.code
+		res, err := q.Bind(dbx.Params{"now": nowS, "src": clip(src, 200), "wording": clip(r.detail, 2000), "id": r.msg.Identity}).Execute()
+		if err != nil {
+			return fmt.Errorf("recording the opt-out of identity %s: %w", r.msg.Identity, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			*evs = append(*evs, events.Event{Type: EventConsentChanged, Contact: r.msg.Contact, Subject: r.msg.Identity,
+				Actor: "outbox", Payload: map[string]any{"identity": r.msg.Identity, "consent": "opted_out",
+					"source": src, "message": r.msg.ID}})
+		}
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// cut on a rune boundary
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
