@@ -16,6 +16,9 @@ import (
 
 // claimed is one message taken by a dispatcher: queued → sending, attempts+1.
 type claimed struct {
+	// Seq is the row's rowid: updates address rows by it, which saves the
+	// descent through the text primary key's index on every write.
+	Seq         int64  `db:"seq"`
 	ID          string `db:"id"`
 	Contact     string `db:"contact"`
 	Identity    string `db:"identity"`
@@ -39,8 +42,9 @@ type claimed struct {
 // claim takes up to limit due messages of a channel in one short
 // transaction, highest priority first and oldest due first within a level.
 // It walks the priority levels present with MAX(priority) probes, so each
-// level is one range scan of idx_messages_claim that stops at the first row
-// not yet due.
+// level is one range scan of idx_messages_claim (queued rows only) that stops
+// at the first row not yet due. The WHERE clauses repeat the index's own
+// condition (status = 'queued' AND direction = 'out') so SQLite may use it.
 func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, error) {
 	var out []*claimed
 	nowS := fmtTime(now)
@@ -54,7 +58,7 @@ func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, 
 		}
 		for prio.Valid && len(out) < limit {
 			var rows []*claimed
-			err := tx.DB().NewQuery(`SELECT m.id, m.contact, m.identity, m.content, m.attempts + 1 AS attempts,
+			err := tx.DB().NewQuery(`SELECT m.rowid AS seq, m.id, m.contact, m.identity, m.content, m.attempts + 1 AS attempts,
 				m.priority, m.source, m.source_id, COALESCE(i.identifier, '') AS identifier,
 				COALESCE(i.last_inbound_at, '') AS last_inbound_at, COALESCE(i.consent, '') AS consent
 				FROM messages m LEFT JOIN contact_identities i ON i.id = m.identity
@@ -77,14 +81,14 @@ func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, 
 		}
 		var sb strings.Builder
 		p := dbx.Params{"now": nowS}
-		sb.WriteString(`UPDATE messages SET status = 'sending', attempts = attempts + 1, updated = {:now} WHERE id IN (`)
+		sb.WriteString(`UPDATE messages SET status = 'sending', attempts = attempts + 1, updated = {:now} WHERE rowid IN (`)
 		for i, m := range out {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
 			k := "i" + strconv.Itoa(i)
 			sb.WriteString("{:" + k + "}")
-			p[k] = m.ID
+			p[k] = m.Seq
 		}
 		sb.WriteString(`) AND status = 'queued'`)
 		_, err := tx.DB().NewQuery(sb.String()).Bind(p).Execute()

@@ -65,18 +65,18 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 					status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
 					tier_at = CASE WHEN {:tier} THEN {:now} ELSE tier_at END,
 					error_code = '', error_class = '', error_detail = '', updated = {:now}
-					WHERE id = {:id}`
+					WHERE rowid = {:seq}`
 			case resultRequeue:
 				sql = `UPDATE messages SET status = 'queued', next_attempt_at = {:next},
 					attempts = attempts - {:refund}, error_code = {:code}, error_class = {:class},
-					error_detail = {:detail}, updated = {:now} WHERE id = {:id} AND status = 'sending'`
+					error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
 			case resultFailed:
 				sql = `UPDATE messages SET status = 'failed', failed_at = {:now}, error_code = {:code},
 					error_class = {:class}, error_detail = {:detail}, updated = {:now}
-					WHERE id = {:id} AND status = 'sending'`
+					WHERE rowid = {:seq} AND status = 'sending'`
 			case resultUnknown:
 				sql = `UPDATE messages SET status = 'unknown', unknown_at = {:now}, tier_at = {:now},
-					error_detail = {:detail}, updated = {:now} WHERE id = {:id} AND status = 'sending'`
+					error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
 			}
 			stmts[k] = tx.DB().NewQuery(sql).Prepare()
 			return stmts[k]
@@ -87,7 +87,7 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 		}
 		var optOuts []result
 		for _, r := range rs {
-			p := dbx.Params{"id": r.msg.ID, "now": nowS}
+			p := dbx.Params{"seq": r.msg.Seq, "now": nowS}
 			var status string
 			switch r.kind {
 			case resultSent:
