@@ -11,6 +11,9 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
+	"pregon/channels/telegram"
+	"pregon/channels/twilio"
+	"pregon/channels/whatsapp"
 	"pregon/channelstore"
 	"pregon/clock"
 	"pregon/outbox"
@@ -94,5 +97,9 @@ func Bind(app core.App, opts Options) *Env {
 
 // DefaultRegistry returns the registry of every built-in channel type.
 func DefaultRegistry() *channels.Registry {
-	return channels.NewRegistry()
+	r := channels.NewRegistry()
+	whatsapp.Register(r)
+	telegram.Register(r)
+	twilio.Register(r)
+	return r
 }
