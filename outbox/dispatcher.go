@@ -304,11 +304,22 @@ func windowClosedDetail(last, now time.Time, window time.Duration) string {
 
 // send makes one provider call and turns its outcome into a result.
 func (d *dispatcher) send(msg *claimed) result {
+	// A throttle answer may have closed the gate while this message waited
+	// for a free worker: no call may start before the provider's wait is over.
+	if g := d.gateTime(); d.now().Before(g) {
+		if g.Sub(d.now()) > maxGateSleep || d.stopCtx.Err() != nil {
+			d.rcpt.release(msg.Identity, time.Time{})
+			return d.requeue(msg, g)
+		}
+		d.sleepUntil(g)
+	}
 	out := channels.OutMessage{ID: msg.ID, To: msg.Identifier, Content: msg.content}
 	if d.opts.StatusCallbackURL != nil {
 		out.StatusCallbackURL = d.opts.StatusCallbackURL(d.ch.ID, msg.ID)
 	}
-	res, err := d.ch.Adapter.Send(d.callCtx, out)
+	ctx, cancel := context.WithTimeout(d.callCtx, d.opts.CallTimeout)
+	res, err := d.ch.Adapter.Send(ctx, out)
+	cancel()
 	now := d.now()
 	if err == nil {
 		d.rcpt.release(msg.Identity, time.Time{})
@@ -318,12 +329,14 @@ func (d *dispatcher) send(msg *claimed) result {
 	if msg.tierNew {
 		d.tier.forget(msg.Identity)
 	}
-	if d.callCtx.Err() != nil && errors.Is(err, context.Canceled) {
+	ce := channels.Classify(err)
+	if d.callCtx.Err() != nil && (ce.Class == channels.ClassRetry || errors.Is(err, context.Canceled)) {
+		// Cut off by the drain deadline: the request may have reached the
+		// provider, so it must not be sent again blindly.
 		d.rcpt.release(msg.Identity, time.Time{})
 		return result{msg: msg, kind: resultUnknown,
 			detail: "the call was cut off at shutdown: it may have reached the provider; not resent"}
 	}
-	ce := channels.Classify(err)
 	r := result{msg: msg, code: ce.Code, class: string(ce.Class), detail: ce.Detail}
 	switch ce.Class {
 	case channels.ClassPermanent:

@@ -34,6 +34,9 @@ type Options struct {
 	FlushMax    int
 	// DrainTimeout bounds how long shutdown waits for calls in flight.
 	DrainTimeout time.Duration
+	// CallTimeout bounds one provider call; a call that runs out is a
+	// network error (retry class, as channels.NetworkError says).
+	CallTimeout time.Duration
 	// StatusCallbackURL, when set, returns the URL a provider that takes one
 	// per message (Twilio) posts statuses to.
 	StatusCallbackURL func(channel, message string) string
@@ -60,6 +63,7 @@ func (o Options) withDefaults() Options {
 	defD(&o.BackoffMax, 15*time.Minute)
 	defD(&o.FlushLinger, 5*time.Millisecond)
 	defD(&o.DrainTimeout, 10*time.Second)
+	defD(&o.CallTimeout, 30*time.Second)
 	return o
 }
 

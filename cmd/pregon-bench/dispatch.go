@@ -51,7 +51,7 @@ func runDispatch(args []string) error {
 	if err := app.env.Outbox.Start(); err != nil {
 		return err
 	}
-	took, err := app.waitSettled(10*time.Minute)
+	took, err := app.waitSettled(10 * time.Minute)
 	if err != nil {
 		return err
 	}

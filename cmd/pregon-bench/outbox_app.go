@@ -176,10 +176,10 @@ func sinkRegistry() *channels.Registry {
 	return reg
 }
 
-func (a *sinkAdapter) Type() channels.Type                                   { return channels.WhatsAppCloud }
-func (a *sinkAdapter) Capabilities() channels.Capabilities                   { return sinkCaps }
-func (a *sinkAdapter) Verify(*channels.WebhookRequest) error                 { return nil }
-func (a *sinkAdapter) Test(context.Context) error                            { return nil }
+func (a *sinkAdapter) Type() channels.Type                                    { return channels.WhatsAppCloud }
+func (a *sinkAdapter) Capabilities() channels.Capabilities                    { return sinkCaps }
+func (a *sinkAdapter) Verify(*channels.WebhookRequest) error                  { return nil }
+func (a *sinkAdapter) Test(context.Context) error                             { return nil }
 func (a *sinkAdapter) Handshake(*channels.WebhookRequest) (int, []byte, bool) { return 0, nil, false }
 func (a *sinkAdapter) Parse(*channels.WebhookRequest) (channels.WebhookBatch, error) {
 	return channels.WebhookBatch{}, nil
