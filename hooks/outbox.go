@@ -6,6 +6,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"pregon/channels/twilio"
 	"pregon/outbox"
 )
 
@@ -18,7 +19,7 @@ func bindOutbox(env *Env) {
 	opts := env.Opts.Outbox
 	if opts.StatusCallbackURL == nil {
 		opts.StatusCallbackURL = func(channel, message string) string {
-			return PublicURL(app) + "/api/pregon/webhooks/" + url.PathEscape(channel) + "?message=" + url.QueryEscape(message)
+			return PublicURL(app) + "/api/pregon/webhooks/" + url.PathEscape(channel) + "?" + twilio.MessageIDParam + "=" + url.QueryEscape(message)
 		}
 	}
 	env.Outbox = outbox.NewManager(app, env.Channels, env.Clock, opts)

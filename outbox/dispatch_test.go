@@ -330,3 +330,22 @@ func parse(t testing.TB, s string) time.Time {
 	}
 	return tm
 }
+
+func TestMigratedChatIsRetriedAtItsNewID(t *testing.T) {
+	f := newFixture(t, waCaps, nil)
+	cs, ids := f.recipients(1, epoch)
+	old := identifier(t, f, ids[0])
+	f.adapter.setAnswer(func(m channels.OutMessage, n int) (channels.SendResult, error) {
+		if m.To == old {
+			return channels.SendResult{}, &channels.Error{Class: channels.ClassRetry, Code: "400", MigrateTo: "-1001234567890",
+				Detail: "Bad Request: group chat was upgraded to a supergroup chat"}
+		}
+		return channels.SendResult{ProviderID: "-1001234567890:7"}, nil
+	})
+	q := f.enqueue(f.item(cs[0], ids[0], text("hola grupo"), outbox.SourceAgent))
+	f.start()
+	f.waitFor("sent to the new chat", func() bool { return f.msg(q[0].ID).Status == outbox.StatusSent })
+	if got := identifier(t, f, ids[0]); got != "-1001234567890" || f.msg(q[0].ID).Attempts != 2 {
+		t.Fatalf("identity now %q, attempts %d", got, f.msg(q[0].ID).Attempts)
+	}
+}

@@ -365,6 +365,9 @@ func (d *dispatcher) send(msg *claimed) result {
 		d.rcpt.release(msg.Identity, time.Time{})
 		r.class = string(channels.ClassRetry)
 		r.kind, r.nextAt = resultRequeue, now.Add(d.opts.backoff(msg.Attempts))
+		if ce.MigrateTo != "" {
+			r.migrateTo, r.nextAt = ce.MigrateTo, now
+		}
 	}
 	if msg.Attempts >= d.opts.MaxAttempts {
 		r.kind = resultFailed

@@ -33,6 +33,9 @@ type result struct {
 	detail string
 	optOut bool
 	tierAt bool // counted against the messaging tier
+	// migrateTo is the recipient's new identifier (a Telegram group that
+	// became a supergroup); the identity is updated before the retry.
+	migrateTo string
 }
 
 // writeResults records a batch of results in one transaction with prepared
@@ -85,8 +88,11 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 		if withEvents {
 			evs = make([]events.Event, 0, len(rs))
 		}
-		var optOuts []result
+		var optOuts, migrations []result
 		for _, r := range rs {
+			if r.migrateTo != "" {
+				migrations = append(migrations, r)
+			}
 			p := dbx.Params{"seq": r.msg.Seq, "now": nowS}
 			var status string
 			switch r.kind {
@@ -125,6 +131,9 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 		if err := recordOptOuts(tx, nowS, optOuts, &evs); err != nil {
 			return err
 		}
+		if err := recordMigrations(tx, nowS, migrations); err != nil {
+			return err
+		}
 		return events.AppendMany(tx, evs)
 	})
 }
@@ -150,6 +159,19 @@ func recordOptOuts(tx core.App, nowS string, rs []result, evs *[]events.Event) e
 			*evs = append(*evs, events.Event{Type: EventConsentChanged, Contact: r.msg.Contact, Subject: r.msg.Identity,
 				Actor: "outbox", Payload: map[string]any{"identity": r.msg.Identity, "consent": "opted_out",
 					"source": src, "message": r.msg.ID}})
+		}
+	}
+	return nil
+}
+
+// recordMigrations moves identities to the identifier the provider says the
+// chat now has. OR IGNORE: if another identity already holds it, the retry
+// fails again and the message ends failed, which a person can sort out.
+func recordMigrations(tx core.App, nowS string, rs []result) error {
+	for _, r := range rs {
+		if _, err := tx.DB().NewQuery(`UPDATE OR IGNORE contact_identities SET identifier = {:to}, updated = {:now}
+			WHERE id = {:id}`).Bind(dbx.Params{"to": r.migrateTo, "now": nowS, "id": r.msg.Identity}).Execute(); err != nil {
+			return fmt.Errorf("moving identity %s to %s: %w", r.msg.Identity, r.migrateTo, err)
 		}
 	}
 	return nil

@@ -7,14 +7,13 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"pregon/channels"
 	"pregon/outbox"
 )
 
 func init() { commands["dispatch"] = runDispatch }
 
 // runDispatch measures messages dispatched per second end to end (claim,
-// HTTP call to a WhatsApp-shaped server on loopback, result and event
+// HTTP call through the WhatsApp Cloud adapter to the WhatsApp fake on loopback, result and event
 // written) with the channel's rate limit out of the way.
 func runDispatch(args []string) error {
 	fs := flag.NewFlagSet("dispatch", flag.ExitOnError)
@@ -23,19 +22,23 @@ func runDispatch(args []string) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the dispatch phase to this file")
 	fs.Parse(args)
 
-	sk := newSink(*n)
-	defer sk.srv.Close()
-	app, err := newOutboxApp(sinkRegistry(), outbox.Options{MaxInFlight: *inflight})
+	fk, err := startWhatsAppFake()
+	if err != nil {
+		return err
+	}
+	defer fk.Close()
+	fk.Log.SetRecording(false) // counters only: the fake's cheapest path
+	app, err := newOutboxApp(outbox.Options{MaxInFlight: *inflight})
 	if err != nil {
 		return err
 	}
 	defer app.close()
-	ch, err := app.channel(channels.WhatsAppCloud, map[string]any{"base_url": sk.srv.URL}, 100000)
+	ch, err := app.whatsAppChannel(fk, 100000)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	if err := app.seed(ch, *n, channels.Content{Template: &channels.Template{Name: "promo", Language: "es"}}); err != nil {
+	if err := app.seed(ch, *n, promo); err != nil {
 		return err
 	}
 	fmt.Printf("seeded %d contacts, identities and queued messages in %s\n", *n, time.Since(t0).Round(time.Millisecond))
@@ -57,6 +60,6 @@ func runDispatch(args []string) error {
 	}
 	sent := app.countStatus("sent")
 	fmt.Printf("dispatch: %d messages sent in %s = %.0f msg/s (claim, HTTP call, result and message.status event written); %d HTTP requests; peak RSS %.0f MiB\n",
-		sent, took.Round(time.Millisecond), float64(sent)/took.Seconds(), sk.n.Load(), peakRSSMiB())
+		sent, took.Round(time.Millisecond), float64(sent)/took.Seconds(), fk.Log.Total(), peakRSSMiB())
 	return nil
 }

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -17,6 +11,8 @@ import (
 	_ "github.com/pocketbase/pocketbase/migrations"
 
 	"pregon/channels"
+	"pregon/channels/whatsapp"
+	wafake "pregon/channels/whatsapp/fake"
 	"pregon/hooks"
 	"pregon/outbox"
 	_ "pregon/pb_migrations"
@@ -32,7 +28,7 @@ type outboxApp struct {
 	dir string
 }
 
-func newOutboxApp(reg *channels.Registry, opts outbox.Options) (*outboxApp, error) {
+func newOutboxApp(opts outbox.Options) (*outboxApp, error) {
 	dir, err := os.MkdirTemp("", "pregon-bench-")
 	if err != nil {
 		return nil, err
@@ -48,7 +44,7 @@ func newOutboxApp(reg *channels.Registry, opts outbox.Options) (*outboxApp, erro
 	if err != nil {
 		return nil, err
 	}
-	env := hooks.Bind(app, hooks.Options{Box: box, Registry: reg, NoWorkers: true, Outbox: opts})
+	env := hooks.Bind(app, hooks.Options{Box: box, Registry: hooks.DefaultRegistry(), NoWorkers: true, Outbox: opts})
 	return &outboxApp{app: app, env: env, dir: dir}, nil
 }
 
@@ -134,78 +130,19 @@ func (o *outboxApp) waitSettled(timeout time.Duration) (time.Duration, error) {
 	return 0, fmt.Errorf("not settled after %s: %d sent", timeout, o.countStatus("sent"))
 }
 
-// sink is a loopback HTTP server that answers like WhatsApp Cloud's send
-// endpoint and records when each request arrived.
-type sink struct {
-	srv      *httptest.Server
-	n        atomic.Int64
-	arrivals []int64 // unix nanos, preallocated; index by n
+// startWhatsAppFake runs the WhatsApp Cloud fake on loopback with its own
+// limits off (the outbox is what is measured) and no status webhooks.
+func startWhatsAppFake() (*wafake.Fake, error) {
+	return wafake.Start(wafake.Options{Rate: wafake.Unlimited, PairSpacing: wafake.Unlimited, Window: wafake.WindowOff,
+		NoStatuses: true, Templates: []wafake.Template{{Name: "promo", Language: "es"}}})
 }
 
-func newSink(capacity int) *sink {
-	s := &sink{arrivals: make([]int64, capacity)}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		at := time.Now().UnixNano()
-		io.Copy(io.Discard, r.Body)
-		i := s.n.Add(1)
-		if int(i) <= len(s.arrivals) {
-			s.arrivals[i-1] = at
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.B%d"}]}`, i)
-	}))
-	return s
+// whatsAppChannel creates a whatsapp_cloud channel pointed at the fake.
+func (o *outboxApp) whatsAppChannel(fk *wafake.Fake, rate float64) (string, error) {
+	fo := fk.Options()
+	return o.channel(channels.WhatsAppCloud, map[string]any{whatsapp.KeyBaseURL: fk.URL(),
+		whatsapp.KeyPhoneNumberID: fo.PhoneNumberID, whatsapp.KeyAccessToken: fo.AccessToken,
+		whatsapp.KeyAppSecret: fo.AppSecret, whatsapp.KeyVerifyToken: "verify-123"}, rate)
 }
 
-// sinkAdapter speaks WhatsApp Cloud's send call to the sink: one JSON POST
-// with a bearer token, the wamid read from the answer.
-type sinkAdapter struct {
-	url    string
-	client *http.Client
-}
-
-var sinkCaps = channels.Capabilities{IdentityKind: channels.KindWhatsApp, Broadcasts: true,
-	ContentTypes: []channels.ContentType{channels.ContentText, channels.ContentTemplate}, MaxTextLen: 4096,
-	DefaultRate: 80, DailyTier: true, RequiredKeys: []string{"base_url"}, ConfigKeys: []string{"base_url"}}
-
-func sinkRegistry() *channels.Registry {
-	reg := channels.NewRegistry()
-	reg.Register(channels.WhatsAppCloud, sinkCaps, func(cfg channels.Config, deps channels.Deps) (channels.Adapter, error) {
-		return &sinkAdapter{url: cfg["base_url"] + "/v25.0/PNID/messages", client: deps.HTTP}, nil
-	})
-	return reg
-}
-
-func (a *sinkAdapter) Type() channels.Type                                    { return channels.WhatsAppCloud }
-func (a *sinkAdapter) Capabilities() channels.Capabilities                    { return sinkCaps }
-func (a *sinkAdapter) Verify(*channels.WebhookRequest) error                  { return nil }
-func (a *sinkAdapter) Test(context.Context) error                             { return nil }
-func (a *sinkAdapter) Handshake(*channels.WebhookRequest) (int, []byte, bool) { return 0, nil, false }
-func (a *sinkAdapter) Parse(*channels.WebhookRequest) (channels.WebhookBatch, error) {
-	return channels.WebhookBatch{}, nil
-}
-
-func (a *sinkAdapter) Send(ctx context.Context, m channels.OutMessage) (channels.SendResult, error) {
-	body, _ := json.Marshal(map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual",
-		"to": strings.TrimPrefix(m.To, "+"), "type": "template", "template": m.Content.Template})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, strings.NewReader(string(body)))
-	if err != nil {
-		return channels.SendResult{}, err
-	}
-	req.Header.Set("Authorization", "Bearer bench")
-	req.Header.Set("Content-Type", "application/json")
-	res, err := a.client.Do(req)
-	if err != nil {
-		return channels.SendResult{}, err
-	}
-	defer res.Body.Close()
-	var out struct {
-		Messages []struct {
-			ID string `json:"id"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 || len(out.Messages) == 0 {
-		return channels.SendResult{}, &channels.Error{Class: channels.ClassRetry, Detail: fmt.Sprintf("status %d", res.StatusCode)}
-	}
-	return channels.SendResult{ProviderID: out.Messages[0].ID}, nil
-}
+var promo = channels.Content{Template: &channels.Template{Name: "promo", Language: "es"}}
