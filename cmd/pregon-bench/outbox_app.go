@@ -19,6 +19,10 @@ import (
 	"pregon/secretbox"
 )
 
+// benchSecretKey seals channel secrets; a server started on the same data
+// dir gets it as PREGON_SECRET_KEY.
+const benchSecretKey = "pregon-bench-secret-key-0123456789"
+
 // outboxApp is a real Pregón app (PocketBase + SQLite in a temp dir, all
 // migrations, hooks bound) for the outbox benchmarks. Its dispatchers are
 // started by hand, as `serve` would.
@@ -40,7 +44,7 @@ func newOutboxApp(opts outbox.Options) (*outboxApp, error) {
 	if err := app.RunAllMigrations(); err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	box, err := secretbox.New("pregon-bench-secret-key-0123456789")
+	box, err := secretbox.New(benchSecretKey)
 	if err != nil {
 		return nil, err
 	}
@@ -49,9 +53,15 @@ func newOutboxApp(opts outbox.Options) (*outboxApp, error) {
 }
 
 func (o *outboxApp) close() {
+	o.release()
+	os.RemoveAll(o.dir)
+}
+
+// release stops the app's dispatchers and closes its databases, keeping the
+// data dir (for a real server to take over).
+func (o *outboxApp) release() {
 	o.env.Outbox.Stop(context.Background())
 	o.app.ResetBootstrapState()
-	os.RemoveAll(o.dir)
 }
 
 func (o *outboxApp) channel(typ channels.Type, cfg map[string]any, rate float64) (string, error) {
