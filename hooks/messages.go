@@ -127,7 +127,9 @@ func sendMessage(env *Env, e *core.RequestEvent) error {
 	item := outbox.Item{Channel: ch.ID, Contact: contact.Id, Identity: identity.Id, Content: content,
 		Source: outbox.SourceAPI, SourceID: actorID(e)}
 	if key != "" {
-		item.DedupeKey = "api:" + key
+		// Scoped by caller: two integrators who pick the same key do not
+		// collide.
+		item.DedupeKey = "api:" + actorID(e) + ":" + key
 	}
 	queued, err := env.Outbox.Enqueue([]outbox.Item{item})
 	if err != nil {

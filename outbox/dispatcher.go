@@ -304,6 +304,12 @@ func windowClosedDetail(last, now time.Time, window time.Duration) string {
 
 // send makes one provider call and turns its outcome into a result.
 func (d *dispatcher) send(msg *claimed) result {
+	if d.stopCtx.Err() != nil {
+		// Stopping (shutdown or a paused channel): the call has not started,
+		// so the message goes back to the queue untouched.
+		d.rcpt.release(msg.Identity, time.Time{})
+		return d.requeue(msg, d.now())
+	}
 	// A throttle answer may have closed the gate while this message waited
 	// for a free worker: no call may start before the provider's wait is over.
 	if g := d.gateTime(); d.now().Before(g) {
