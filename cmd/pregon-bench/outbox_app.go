@@ -124,18 +124,18 @@ func (o *outboxApp) countStatus(status string) int {
 }
 
 // waitSettled waits until none of the seeded messages is queued or sending.
-// It polls through idx_messages_source (source_id, status), so that the
-// measurement itself costs the database almost nothing.
+// It asks whether one exists, through idx_messages_source (source_id,
+// status), so that the measurement itself costs the database almost nothing.
 func (o *outboxApp) waitSettled(timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	for time.Since(start) < timeout {
-		var n int
-		o.app.DB().NewQuery(`SELECT COUNT(*) FROM messages WHERE source_id = 'bench' AND source_id != ''
-			AND status IN ('queued', 'sending')`).Row(&n)
-		if n == 0 {
+		var left bool
+		o.app.DB().NewQuery(`SELECT EXISTS (SELECT 1 FROM messages WHERE source_id = 'bench' AND source_id != ''
+			AND status IN ('queued', 'sending'))`).Row(&left)
+		if !left {
 			return time.Since(start), nil
 		}
-		time.Sleep(min(time.Duration(n)*time.Microsecond, 200*time.Millisecond))
+		time.Sleep(20 * time.Millisecond)
 	}
 	return 0, fmt.Errorf("not settled after %s: %d sent", timeout, o.countStatus("sent"))
 }
