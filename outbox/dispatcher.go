@@ -323,6 +323,10 @@ func (d *dispatcher) send(msg *claimed) result {
 	if d.opts.StatusCallbackURL != nil {
 		out.StatusCallbackURL = d.opts.StatusCallbackURL(d.ch.ID, msg.ID)
 	}
+	if err := d.pacer.Guard(d.stopCtx); err != nil {
+		d.rcpt.release(msg.Identity, time.Time{})
+		return d.requeue(msg, d.now())
+	}
 	ctx, cancel := context.WithTimeout(d.callCtx, d.opts.CallTimeout)
 	res, err := d.ch.Adapter.Send(ctx, out)
 	cancel()

@@ -10,23 +10,25 @@ import (
 )
 
 // pacer is a channel's send rate, shared by every source: a token bucket
-// (golang.org/x/time/rate) smooths the flow, and a sliding-window guard makes
+// (golang.org/x/time/rate) smooths the flow where messages are admitted, and
+// a sliding-window guard, passed by each worker just before its call, makes
 // "never more than r calls in any one second" hold even when the bucket
-// releases a catch-up burst after the dispatcher was delayed (GC, a busy
-// CPU). It runs on the real clock: it paces real HTTP calls.
+// releases a catch-up burst or a worker is scheduled late on a busy CPU. It
+// runs on the real clock: it paces real HTTP calls.
 type pacer struct {
 	lim *rate.Limiter // nil: unlimited
 
 	mu     sync.Mutex
-	ring   []time.Time // the last len(ring) release times, oldest at idx
+	ring   []time.Time // the last len(ring) call starts, oldest at idx
 	idx    int
 	window time.Duration
 }
 
-// guardSlack widens the guard's window a little so that scheduling jitter
-// between our release and the request reaching the provider does not push
-// r+1 requests into one provider-side second; it costs about 1% of the rate.
-const guardSlack = 10 * time.Millisecond
+// guardSlack widens the guard's window so that jitter between a call's start
+// and its arrival at the provider (goroutine scheduling, the HTTP stack on a
+// loaded machine) does not push r+1 requests into one provider-side second;
+// it costs about 1.5% of the rate.
+const guardSlack = 15 * time.Millisecond
 
 func newPacer(perSecond float64) *pacer {
 	if perSecond <= 0 || math.IsInf(perSecond, 1) {
@@ -40,14 +42,17 @@ func newPacer(perSecond float64) *pacer {
 	return p
 }
 
-// Wait blocks until one more call may go now.
+// Wait blocks until the bucket lets one more message go.
 func (p *pacer) Wait(ctx context.Context) error {
 	if p.lim == nil {
 		return ctx.Err()
 	}
-	if err := p.lim.Wait(ctx); err != nil {
-		return err
-	}
+	return p.lim.Wait(ctx)
+}
+
+// Guard blocks until a call may start now without making more than r calls
+// start within one guard window, and records the start.
+func (p *pacer) Guard(ctx context.Context) error {
 	if p.ring == nil {
 		return nil
 	}
