@@ -33,6 +33,10 @@ type outboxApp struct {
 }
 
 func newOutboxApp(opts outbox.Options) (*outboxApp, error) {
+	return newOutboxAppWith(hooks.DefaultRegistry(), opts)
+}
+
+func newOutboxAppWith(reg *channels.Registry, opts outbox.Options) (*outboxApp, error) {
 	dir, err := os.MkdirTemp("", "pregon-bench-")
 	if err != nil {
 		return nil, err
@@ -48,7 +52,7 @@ func newOutboxApp(opts outbox.Options) (*outboxApp, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := hooks.Bind(app, hooks.Options{Box: box, Registry: hooks.DefaultRegistry(), NoWorkers: true, Outbox: opts})
+	env := hooks.Bind(app, hooks.Options{Box: box, Registry: reg, NoWorkers: true, Outbox: opts})
 	return &outboxApp{app: app, env: env, dir: dir}, nil
 }
 

@@ -4,11 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"pregon/channels"
 	"pregon/channels/fakekit"
+	"pregon/channels/whatsapp"
+	"pregon/hooks"
 	"pregon/outbox"
 )
 
@@ -41,7 +46,8 @@ func measureRate(rate float64, d time.Duration) error {
 		return err
 	}
 	defer fk.Close()
-	app, err := newOutboxApp(outbox.Options{})
+	starts := &callStarts{at: map[string]time.Time{}}
+	app, err := newOutboxAppWith(starts.registry(), outbox.Options{})
 	if err != nil {
 		return err
 	}
@@ -78,10 +84,65 @@ func measureRate(rate float64, d time.Duration) error {
 		}
 	}
 	busiest := fk.Log.MaxInWindow(time.Second, fakekit.OnlyOK)
+	// Where the requests were made: the busiest second at the call site, and
+	// how long each took to reach the fake (the jitter the guard's slack absorbs).
+	var sent []time.Time
+	var transit []time.Duration
+	starts.mu.Lock()
+	for _, e := range ok {
+		if at, found := starts.at["+"+e.Recipient]; found {
+			sent = append(sent, at)
+			transit = append(transit, e.At.Sub(at))
+		}
+	}
+	starts.mu.Unlock()
+	sort.Slice(sent, func(i, j int) bool { return sent[i].Before(sent[j]) })
+	sort.Slice(transit, func(i, j int) bool { return transit[i] < transit[j] })
+	callSite, lo := 0, 0
+	for hi := range sent {
+		for sent[hi].Sub(sent[lo]) >= time.Second {
+			lo++
+		}
+		callSite = max(callSite, hi-lo+1)
+	}
+	if len(transit) > 0 {
+		fmt.Printf("  at the call site: busiest 1-second window %d; call start to the fake's handler: median %s, p99 %s, max %s\n",
+			callSite, transit[len(transit)/2], transit[len(transit)*99/100], transit[len(transit)-1])
+	}
 	mean := float64(n) / d.Seconds()
 	fmt.Printf("rate %.0f msg/s over %s: busiest 1-second window %d requests (limit %.0f: %s), mean %.1f msg/s = %.1f%% of the rate (goal ≥ 98%%), %d throttled by the fake\n",
 		rate, d, busiest, rate, verdict(float64(busiest) <= rate), mean, 100*mean/rate, fk.Log.Total()-fk.Log.Accepted())
 	return nil
+}
+
+// callStarts wraps the WhatsApp adapter to note when each call starts.
+type callStarts struct {
+	mu sync.Mutex
+	at map[string]time.Time // recipient → start
+}
+
+func (c *callStarts) registry() *channels.Registry {
+	reg := hooks.DefaultRegistry()
+	reg.Register(channels.WhatsAppCloud, whatsapp.Capabilities(), func(cfg channels.Config, deps channels.Deps) (channels.Adapter, error) {
+		a, err := whatsapp.New(cfg, deps)
+		if err != nil {
+			return nil, err
+		}
+		return timedAdapter{Adapter: a, starts: c}, nil
+	})
+	return reg
+}
+
+type timedAdapter struct {
+	*whatsapp.Adapter
+	starts *callStarts
+}
+
+func (t timedAdapter) Send(ctx context.Context, m channels.OutMessage) (channels.SendResult, error) {
+	t.starts.mu.Lock()
+	t.starts.at[m.To] = time.Now()
+	t.starts.mu.Unlock()
+	return t.Adapter.Send(ctx, m)
 }
 
 func verdict(ok bool) string {
