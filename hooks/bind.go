@@ -90,6 +90,10 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindContacts(env)
+	bindContactFields(env)
+	bindContactRoutes(env)
+	bindRoleGuards(env)
 	bindOutbox(env)
 	bindMessages(env)
 	return env

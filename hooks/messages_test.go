@@ -81,9 +81,9 @@ func messagesApp(t testing.TB, hdr map[string]string, role string) *tests.TestAp
 	save("contacts", ctLuis, map[string]any{"first_name": "Luis"})
 	save("contacts", ctNobody, map[string]any{"first_name": "Nadie"})
 	hourAgo, _ := types.ParseDateTime(time.Now().Add(-time.Hour))
-	save("contact_identities", idAnaWA, map[string]any{"contact": ctAna, "kind": "whatsapp", "identifier": "+5215511111111",
+	save("contact_identities", idAnaWA, map[string]any{"contact": ctAna, "kind": "whatsapp", "identifier": "+525512345678",
 		"channel": chWA, "last_inbound_at": hourAgo})
-	save("contact_identities", idLuisWA, map[string]any{"contact": ctLuis, "kind": "whatsapp", "identifier": "+5215522222222"})
+	save("contact_identities", idLuisWA, map[string]any{"contact": ctLuis, "kind": "whatsapp", "identifier": "+525587654321"})
 	switch role {
 	case "agent":
 		hdr["Authorization"] = agentTok

@@ -30,6 +30,11 @@ func TestDispatchSendsEveryMessageOnceAndRecordsIt(t *testing.T) {
 	if n := f.eventCount(outbox.EventStatus); n != 300 {
 		t.Fatalf("want 300 message.status events, got %d", n)
 	}
+	var touched int
+	f.app.DB().NewQuery("SELECT COUNT(*) FROM contacts WHERE last_outbound_at != ''").Row(&touched)
+	if touched != 300 {
+		t.Fatalf("every contact reached needs its last_outbound_at, %d have it", touched)
+	}
 }
 
 func TestAgentMessagesJumpAheadOfABroadcast(t *testing.T) {
@@ -178,6 +183,11 @@ func TestPermanentErrorFailsAndOptOutRecordsConsent(t *testing.T) {
 		Bind(dbx.Params{"id": ids[0]}).Row(&consent, &src)
 	if consent != "opted_out" || src != "provider:131050" || f.eventCount(outbox.EventConsentChanged) != 1 {
 		t.Fatalf("opt-out not recorded: consent %q source %q events %d", consent, src, f.eventCount(outbox.EventConsentChanged))
+	}
+	var payload, actor string
+	f.app.DB().NewQuery("SELECT payload, actor FROM events WHERE type = 'consent.changed'").Row(&payload, &actor)
+	if !strings.Contains(payload, `"identifier"`) || !strings.Contains(payload, `"to":"opted_out"`) || actor != "outbox" {
+		t.Fatalf("the opt-out must go through the contacts hooks (their event shape), got %s by %s", payload, actor)
 	}
 	f.app.DB().NewQuery("SELECT consent FROM contact_identities WHERE id = {:id}").Bind(dbx.Params{"id": ids[1]}).Row(&consent)
 	if consent != "" {

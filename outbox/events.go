@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"pregon/contacts"
 	"pregon/events"
 )
 
@@ -14,8 +15,9 @@ const EventStatus = "message.status"
 // EventChannelPaused is written when a configuration error pauses a channel.
 const EventChannelPaused = "channel.paused"
 
-// EventConsentChanged is written when a provider's answer opts an identity out.
-const EventConsentChanged = "consent.changed"
+// EventConsentChanged is the contacts' consent event, which a provider's
+// opt-out answer produces too.
+const EventConsentChanged = contacts.EventConsentChanged
 
 // StatusPayload is the payload of a message.status event.
 type StatusPayload struct {

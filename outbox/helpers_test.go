@@ -159,7 +159,7 @@ func (f *fixture) recipients(n int, lastInbound time.Time) (contacts, identities
 			if _, err := cq.Bind(dbx.Params{"id": cid, "n": fmt.Sprintf("C%d", i)}).Execute(); err != nil {
 				return err
 			}
-			ident := fmt.Sprintf("+52155%08d", count+i)
+			ident := fmt.Sprintf("+5255%08d", count+i)
 			if _, err := iq.Bind(dbx.Params{"id": iid, "c": cid, "ident": ident, "li": li}).Execute(); err != nil {
 				return err
 			}

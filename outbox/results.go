@@ -2,6 +2,9 @@ package outbox
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -89,6 +92,7 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 			evs = make([]events.Event, 0, len(rs))
 		}
 		var optOuts, migrations []result
+		var reached []string // contacts with a message sent in this batch
 		for _, r := range rs {
 			if r.migrateTo != "" {
 				migrations = append(migrations, r)
@@ -99,6 +103,9 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 			case resultSent:
 				p["pid"], p["tier"] = r.providerID, r.tierAt
 				status = StatusSent
+				if r.msg.Contact != "" {
+					reached = append(reached, r.msg.Contact)
+				}
 			case resultRequeue:
 				refund := 0
 				if r.refund {
@@ -128,10 +135,13 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 				ProviderID: r.providerID, ErrorCode: r.code, ErrorClass: r.class, ErrorDetail: clip(r.detail, 2000),
 			}))
 		}
-		if err := recordOptOuts(tx, nowS, optOuts, &evs); err != nil {
+		if err := recordOptOuts(tx, now, optOuts, &evs); err != nil {
 			return err
 		}
 		if err := recordMigrations(tx, nowS, migrations); err != nil {
+			return err
+		}
+		if err := touchLastOutbound(tx, nowS, reached); err != nil {
 			return err
 		}
 		return events.AppendMany(tx, evs)
@@ -140,25 +150,63 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 
 // recordOptOuts sets the identities of opt-out failures (Twilio 21610,
 // Telegram "blocked", WhatsApp 131050) to opted_out with the provider's
-// answer as evidence, and appends consent.changed.
-func recordOptOuts(tx core.App, nowS string, rs []result, evs *[]events.Event) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	q := tx.DB().NewQuery(`UPDATE contact_identities SET consent = 'opted_out', consent_at = {:now},
-		consent_source = {:src}, consent_wording = {:wording}, updated = {:now}
-		WHERE id = {:id} AND consent != 'opted_out'`).Prepare()
-	defer q.Close()
+// answer as evidence. The identity is saved through the contacts hooks, so
+// the consent rules apply and they append consent.changed as for any other
+// decision. An identity the hooks refuse (data written around them) is
+// still opted out, with raw SQL and an event of the same shape: an opt-out
+// must never be lost.
+func recordOptOuts(tx core.App, now time.Time, rs []result, evs *[]events.Event) error {
 	for _, r := range rs {
-		src := "provider:" + r.code
-		res, err := q.Bind(dbx.Params{"now": nowS, "src": clip(src, 200), "wording": clip(r.detail, 2000), "id": r.msg.Identity}).Execute()
-		if err != nil {
+		rec, err := tx.FindRecordById("contact_identities", r.msg.Identity)
+		if err != nil || rec.GetString("consent") == "opted_out" {
+			continue // deleted meanwhile, or already out
+		}
+		before := rec.GetString("consent")
+		src, wording := clip("provider:"+r.code, 200), clip(r.detail, 2000)
+		rec.Set("consent", "opted_out")
+		rec.Set("consent_source", src)
+		rec.Set("consent_wording", wording)
+		rec.Set("consent_at", now)
+		if err := tx.Save(events.WithActor(rec, "outbox")); err == nil {
+			continue
+		} else {
+			tx.Logger().Warn("outbox: the contacts hooks refused an opt-out; recording it directly",
+				"identity", r.msg.Identity, "error", err)
+		}
+		if _, err := tx.DB().NewQuery(`UPDATE contact_identities SET consent = 'opted_out', consent_at = {:now},
+			consent_source = {:src}, consent_wording = {:wording}, updated = {:now} WHERE id = {:id}`).
+			Bind(dbx.Params{"now": fmtTime(now), "src": src, "wording": wording, "id": r.msg.Identity}).Execute(); err != nil {
 			return fmt.Errorf("recording the opt-out of identity %s: %w", r.msg.Identity, err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			*evs = append(*evs, events.Event{Type: EventConsentChanged, Contact: r.msg.Contact, Subject: r.msg.Identity,
-				Actor: "outbox", Payload: map[string]any{"identity": r.msg.Identity, "consent": "opted_out",
-					"source": src, "message": r.msg.ID}})
+		*evs = append(*evs, events.Event{Type: EventConsentChanged, Contact: r.msg.Contact, Subject: r.msg.Identity,
+			Actor: "outbox", Payload: map[string]any{"id": r.msg.Identity, "from": before, "to": "opted_out",
+				"at": now.UTC().Format(time.RFC3339), "source": src, "wording": wording, "message": r.msg.ID}})
+	}
+	return nil
+}
+
+// touchLastOutbound sets contacts.last_outbound_at (a segment condition)
+// for the contacts a batch reached, set-based, without the contact hooks:
+// it changes with every message, and the message events already record it.
+func touchLastOutbound(tx core.App, nowS string, contacts []string) error {
+	slices.Sort(contacts)
+	contacts = slices.Compact(contacts)
+	for start := 0; start < len(contacts); start += 500 {
+		chunk := contacts[start:min(start+500, len(contacts))]
+		var sb strings.Builder
+		p := dbx.Params{"now": nowS}
+		sb.WriteString("UPDATE contacts SET last_outbound_at = {:now} WHERE id IN (")
+		for i, c := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			k := "c" + strconv.Itoa(i)
+			sb.WriteString("{:" + k + "}")
+			p[k] = c
+		}
+		sb.WriteString(") AND last_outbound_at < {:now}")
+		if _, err := tx.DB().NewQuery(sb.String()).Bind(p).Execute(); err != nil {
+			return fmt.Errorf("recording the last outbound time of %d contacts: %w", len(chunk), err)
 		}
 	}
 	return nil
