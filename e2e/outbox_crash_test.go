@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -85,12 +85,22 @@ func outboxScenario(t *testing.T, total int, rate float64) (*wafake.Fake, string
 	// pointed at the fake (its secrets sealed by the server).
 	dir := t.TempDir()
 	srv := StartServer(t, dir)
-	token := post(t, srv.URL+"/api/pregon/setup", "", map[string]any{"email": "owner@tienda.mx", "password": "a-long-password-1", "name": "Owner"})["token"].(string)
+	var setup struct {
+		Token string `json:"token"`
+	}
+	demoCall(t, http.MethodPost, srv.URL+"/api/pregon/setup", "",
+		`{"email":"owner@tienda.mx","password":"a-long-password-1","name":"Owner"}`, &setup)
+	token := setup.Token
 	o := fk.Options()
-	ch := post(t, srv.URL+"/api/collections/channels/records", token, map[string]any{
+	body, _ := json.Marshal(map[string]any{
 		"name": "WhatsApp", "type": "whatsapp_cloud", "status": "paused", "rate_per_second": rate,
 		"config": map[string]any{"base_url": fk.URL(), "phone_number_id": o.PhoneNumberID, "access_token": o.AccessToken,
-			"app_secret": o.AppSecret, "verify_token": "verify-123"}})["id"].(string)
+			"app_secret": o.AppSecret, "verify_token": "verify-123"}})
+	var created struct {
+		ID string `json:"id"`
+	}
+	demoCall(t, http.MethodPost, srv.URL+"/api/collections/channels/records", token, string(body), &created)
+	ch := created.ID
 	srv.Stop(t)
 
 	// Queue 10,000 messages in bulk with the outbox's own Go API, then
@@ -158,46 +168,16 @@ func waitDrained(t *testing.T, srv *Server, token string) {
 	}
 }
 
-// pendingMessages counts messages still queued or sending through the REST API
-// of the running server.
+// pendingMessages counts messages still queued or sending through the REST
+// API of the running server.
 func pendingMessages(t *testing.T, srv *Server, token string, left *int) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/collections/messages/records?perPage=1&skipTotal=0&filter="+
-		"(status='queued'||status='sending')", nil)
-	req.Header.Set("Authorization", token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var page struct {
 		TotalItems int `json:"totalItems"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != 200 {
-		t.Fatalf("listing messages: %d %v", res.StatusCode, err)
-	}
+	filter := url.QueryEscape("status='queued'||status='sending'")
+	demoCall(t, http.MethodGet, srv.URL+"/api/collections/messages/records?perPage=1&filter="+filter, token, "", &page)
 	*left = page.TotalItems
-}
-
-func post(t *testing.T, url, token string, body any) map[string]any {
-	t.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	json.NewDecoder(res.Body).Decode(&out)
-	if res.StatusCode >= 300 {
-		t.Fatalf("POST %s: %d %v", url, res.StatusCode, out)
-	}
-	return out
 }
 
 // statusCounts reads the stopped server's messages by status.
