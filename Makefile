@@ -24,6 +24,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseWhatsApp$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTelegram$$' -fuzztime=$(FUZZTIME) ./channels/telegram
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTwilio$$' -fuzztime=$(FUZZTIME) ./channels/twilio
+	$(GO) test -run='^$$' -fuzz='^FuzzValidateContent$$' -fuzztime=$(FUZZTIME) ./outbox
 
 build:
 	./scripts/build-static.sh bin/pregon
