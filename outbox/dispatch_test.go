@@ -359,3 +359,21 @@ func TestMigratedChatIsRetriedAtItsNewID(t *testing.T) {
 		t.Fatalf("identity now %q, attempts %d", got, f.msg(q[0].ID).Attempts)
 	}
 }
+
+func TestAPanickingAdapterLeavesTheMessageUnknownAndTheRestGoing(t *testing.T) {
+	f := newFixture(t, waCaps, nil)
+	cs, ids := f.recipients(3, epoch)
+	f.adapter.setAnswer(func(m channels.OutMessage, n int) (channels.SendResult, error) {
+		if m.Content.Text == "boom" {
+			panic("nil map in the adapter")
+		}
+		return channels.SendResult{ProviderID: "ok." + m.ID}, nil
+	})
+	q := f.enqueue(f.item(cs[0], ids[0], text("boom"), outbox.SourceAPI),
+		f.item(cs[1], ids[1], text("fine"), outbox.SourceAPI), f.item(cs[2], ids[2], text("fine"), outbox.SourceAPI))
+	f.start()
+	f.waitFor("settled", func() bool { return f.count("status IN ('sent','unknown')", nil) == 3 })
+	if f.msg(q[0].ID).Status != outbox.StatusUnknown || f.count("status = 'sent'", nil) != 2 {
+		t.Fatalf("want the panicking call unknown and the others sent: %v", f.statusCounts())
+	}
+}

@@ -327,9 +327,7 @@ func (d *dispatcher) send(msg *claimed) result {
 		d.rcpt.release(msg.Identity, time.Time{})
 		return d.requeue(msg, d.now())
 	}
-	ctx, cancel := context.WithTimeout(d.callCtx, d.opts.CallTimeout)
-	res, err := d.ch.Adapter.Send(ctx, out)
-	cancel()
+	res, err := d.call(out)
 	now := d.now()
 	if err == nil {
 		d.rcpt.release(msg.Identity, time.Time{})
@@ -338,6 +336,11 @@ func (d *dispatcher) send(msg *claimed) result {
 	}
 	if msg.tierNew {
 		d.tier.forget(msg.Identity)
+	}
+	if errors.Is(err, errPanicked) {
+		d.rcpt.release(msg.Identity, time.Time{})
+		return result{msg: msg, kind: resultUnknown,
+			detail: "the channel's adapter failed during the call: it may have reached the provider; not resent"}
 	}
 	ce := channels.Classify(err)
 	if d.callCtx.Err() != nil && (ce.Class == channels.ClassRetry || errors.Is(err, context.Canceled)) {
@@ -384,6 +387,24 @@ func (d *dispatcher) send(msg *claimed) result {
 		r.detail = fmt.Sprintf("gave up after %d attempts; last error: %s", msg.Attempts, ce.Detail)
 	}
 	return r
+}
+
+// errPanicked marks a call during which the adapter panicked.
+var errPanicked = errors.New("adapter panicked")
+
+// call makes the provider call with its own timeout. A panicking adapter
+// must not take the process (and every other channel) down; the call may
+// have reached the provider, so the message becomes unknown.
+func (d *dispatcher) call(out channels.OutMessage) (res channels.SendResult, err error) {
+	ctx, cancel := context.WithTimeout(d.callCtx, d.opts.CallTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			d.m.app.Logger().Error("outbox: adapter panicked", "channel", d.ch.ID, "message", out.ID, "panic", fmt.Sprint(p))
+			err = errPanicked
+		}
+	}()
+	return d.ch.Adapter.Send(ctx, out)
 }
 
 // pauseFor stops this dispatcher after a configuration error and has the
