@@ -26,6 +26,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTwilio$$' -fuzztime=$(FUZZTIME) ./channels/twilio
 	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./segments
 	$(GO) test -run='^$$' -fuzz='^FuzzConditionValue$$' -fuzztime=$(FUZZTIME) ./segments
+	$(GO) test -run='^$$' -fuzz='^FuzzValidateContent$$' -fuzztime=$(FUZZTIME) ./outbox
 
 build:
 	./scripts/build-static.sh bin/pregon

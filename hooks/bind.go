@@ -17,6 +17,7 @@ import (
 	"pregon/channels/whatsapp"
 	"pregon/channelstore"
 	"pregon/clock"
+	"pregon/outbox"
 	"pregon/secretbox"
 )
 
@@ -32,6 +33,8 @@ type Options struct {
 	// NoWorkers keeps background workers (outbox, imports, schedulers) from
 	// starting on serve; tests that drive them by hand set it.
 	NoWorkers bool
+	// Outbox tunes the send queue's dispatchers (backoff, batch sizes...).
+	Outbox outbox.Options
 }
 
 // Env is what every area of the app shares. It belongs to one app; there is
@@ -48,6 +51,9 @@ type Env struct {
 	// the contacts table aliased c, with dbx {:name} params. Set by the
 	// segments area; nil while segments are not available.
 	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
+
+	// Outbox queues outbound messages and runs the per-channel dispatchers.
+	Outbox *outbox.Manager
 }
 
 // Log returns the app's logger.
@@ -94,6 +100,8 @@ func Bind(app core.App, opts Options) *Env {
 	bindContactRoutes(env)
 	bindRoleGuards(env)
 	bindSegments(env)
+	bindOutbox(env)
+	bindMessages(env)
 	return env
 }
 

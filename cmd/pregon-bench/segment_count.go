@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -148,14 +147,6 @@ func timeIt(name string, runs int, f func() string) {
 	sort.Slice(cpus, func(i, j int) bool { return cpus[i] < cpus[j] })
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 	fmt.Printf("%-58s %8s %8s %8s %9s  %s\n", name, ms(walls[0]), ms(walls[len(walls)/2]), ms(walls[len(walls)-1]), ms(cpus[len(cpus)/2]), res)
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func queryPlan(app core.App, q string, params map[string]any) string {
