@@ -385,6 +385,10 @@ func (a Asker) noMessage(c contactRow, b *bcast) Answer {
 			started = b.Updated
 		}
 		ans.State, ans.At = StateNotTargeted, started
+		if b.ResendOf != "" && b.Segment == "" {
+			w = sayNotInResend.with(b.resendOfName)
+			break
+		}
 		w = sayNotTargeted.with(a.when(started))
 		if c.Created > started {
 			w = w.then(sayCreatedAfter.with(a.when(c.Created)))

@@ -54,6 +54,8 @@ var (
 
 	sayNotTargeted = words{"Not in the audience: no message was planned for this contact when the broadcast started on %s (its segment is resolved at that moment).",
 		"No estaba en la audiencia: no se planificó ningún mensaje para este contacto cuando la transmisión empezó el %s (su segmento se resuelve en ese momento)."}
+	sayNotInResend = words{`Not included in this resend of "%s": a resend retries the failures it was asked to (the retryable ones unless permanent ones were asked for too).`,
+		`No se incluyó en este reenvío de "%s": un reenvío reintenta los fallos que se le pidieron (los que admiten reintento, salvo que se pidieran también los permanentes).`}
 	sayCreatedAfter = words{"The contact was created after that, on %s.", "El contacto se creó después, el %s."}
 	sayJoinedLater  = words{"The contact is in the segment now: it joined after the broadcast started.",
 		"El contacto está ahora en el segmento: entró después de que empezara la transmisión."}

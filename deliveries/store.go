@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -45,6 +47,8 @@ type bcast struct {
 	ResendOf    string `db:"resend_of"`
 	Created     string `db:"created"`
 	Updated     string `db:"updated"`
+	// resendOfName is the name of the broadcast this one resends.
+	resendOfName string
 }
 
 const bcastCols = `id, name, status, COALESCE(segment, '') AS segment, COALESCE(started_at, '') AS started_at,
@@ -81,11 +85,17 @@ func resendChain(app core.App, id string) ([]bcast, error) {
 	}
 	chain := []bcast{first}
 	seen := map[string]bool{id: true}
-	frontier := []any{id}
+	frontier := []string{id}
 	for hop := 0; hop < maxResends && len(frontier) > 0 && len(chain) <= maxResends; hop++ {
 		var next []bcast
-		if err := app.DB().Select(bcastCols).From("broadcasts").Where(dbx.In("resend_of", frontier...)).
-			OrderBy("created", "id").All(&next); err != nil {
+		p := dbx.Params{}
+		keys := make([]string, len(frontier))
+		for i, f := range frontier {
+			keys[i] = "{:f" + strconv.Itoa(i) + "}"
+			p["f"+strconv.Itoa(i)] = f
+		}
+		if err := app.DB().NewQuery("SELECT " + bcastCols + " FROM broadcasts WHERE resend_of IN (" +
+			strings.Join(keys, ",") + ") ORDER BY created, id").Bind(p).All(&next); err != nil {
 			return nil, fmt.Errorf("reading the resends of broadcast %s: %w", id, err)
 		}
 		frontier = frontier[:0]
@@ -96,6 +106,13 @@ func resendChain(app core.App, id string) ([]bcast, error) {
 				frontier = append(frontier, b.ID)
 			}
 		}
+	}
+	names := map[string]string{}
+	for _, b := range chain {
+		names[b.ID] = b.Name
+	}
+	for i := range chain {
+		chain[i].resendOfName = names[chain[i].ResendOf]
 	}
 	return chain, nil
 }

@@ -60,9 +60,9 @@ const (
 	CtQuique = "ctquique0000001" // held in the paused broadcast
 	CtRosa   = "ctrosa000000001" // queued on the paused channel
 	CtSofia  = "ctsofia00000001" // queued to retry after 30003
-	CtTomas  = "cttomas00000001" // queued, paced for later
+	CtTomas  = "cttomas00000001" // a journey's message queued for later
 	CtUrsula = "ctursula0000001" // Promo delivered
-	CtVale   = "ctvale000000001" // not in any broadcast; not vip
+	CtVale   = "ctvale000000001" // not in any broadcast, not vip; a journey's Telegram message sent
 
 	MsgPaula = "msgpaula0000001"
 )
@@ -181,6 +181,9 @@ func Seed(t testing.TB, app core.App) World {
 	}
 	for _, b := range bcasts {
 		f := map[string]any{"name": b.name, "status": b.status, "segment": SegVIP, "channel_mode": "specific", "channel": b.channel}
+		if b.id == BResend {
+			delete(f, "segment") // a resend targets the failures it retries, not a segment
+		}
 		if !b.started.IsZero() {
 			f["started_at"] = b.started
 		}
@@ -239,8 +242,11 @@ func Seed(t testing.TB, app core.App) World {
 		m{"contact": CtSofia, "channel": ChSMS, "source": "api", "source_id": "apikeyerp000001", "status": "queued", "attempts": 2,
 			"error_code": "30003", "error_class": "retry", "error_detail": "Unreachable destination handset",
 			"next_attempt_at": Now.Add(time.Hour), "content": text("Su pedido 99")},
-		m{"contact": CtTomas, "channel": ChWA, "source": "broadcast", "source_id": BPaused, "status": "queued",
-			"next_attempt_at": Now.Add(20 * time.Minute), "content": text("Recordatorio")},
+		m{"contact": CtTomas, "channel": ChWA, "source": "journey", "source_id": "jrnwelcome00001", "status": "queued",
+			"next_attempt_at": Now.Add(20 * time.Minute), "content": text("Bienvenido")},
+		// Telegram reports no deliveries: sent is its last status.
+		m{"contact": CtVale, "channel": ChTG, "source": "journey", "source_id": "jrnwelcome00001", "status": "sent",
+			"sent_at": Now.Add(-time.Hour), "content": text("Bienvenida")},
 		// The resend reached Elena.
 		m{"contact": CtElena, "channel": ChWA, "source": "broadcast", "source_id": BResend, "status": "delivered",
 			"sent_at": Now.Add(-3 * time.Hour), "delivered_at": Now.Add(-3*time.Hour + time.Minute), "content": tmpl},
