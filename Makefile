@@ -27,6 +27,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./segments
 	$(GO) test -run='^$$' -fuzz='^FuzzConditionValue$$' -fuzztime=$(FUZZTIME) ./segments
 	$(GO) test -run='^$$' -fuzz='^FuzzValidateContent$$' -fuzztime=$(FUZZTIME) ./outbox
+	$(GO) test -run='^$$' -fuzz='^FuzzEscapeRoundTrips$$' -fuzztime=$(FUZZTIME) ./csvsafe
 
 build:
 	./scripts/build-static.sh bin/pregon

@@ -11,6 +11,7 @@ import (
 	"pregon/failedlog"
 	"pregon/hooks"
 	fx "pregon/internal/deliveryfixture"
+	"pregon/internal/sqlplan"
 	"pregon/internal/testapp"
 )
 
@@ -23,29 +24,49 @@ func seeded(t *testing.T) *tests.TestApp {
 func TestPlansUseTheFailedIndexes(t *testing.T) {
 	app := seeded(t)
 	for _, c := range []struct {
-		name    string
-		f       failedlog.Filter
-		indexes []string
+		name  string
+		f     failedlog.Filter
+		index string
 	}{
-		{"all, newest first", failedlog.Filter{}, []string{"SCAN m USING INDEX idx_messages_failed_time"}},
-		{"all, oldest first", failedlog.Filter{Ascending: true}, []string{"SCAN m USING INDEX idx_messages_failed_time"}},
-		{"dates", failedlog.Filter{From: fx.Now.Add(-48 * time.Hour), To: fx.Now}, []string{"SEARCH m USING INDEX idx_messages_failed_time"}},
-		{"channel and code", failedlog.Filter{Channels: []string{fx.ChWA}, Codes: []string{"131047"}}, []string{"idx_messages_failed_time"}},
-		{"one broadcast", failedlog.Filter{Broadcasts: []string{fx.BPromo}}, []string{"SEARCH m USING INDEX idx_messages_failed_source (source_id=?)"}},
-		// Several broadcasts are merged and sorted whichever index SQLite picks.
-		{"two broadcasts", failedlog.Filter{Broadcasts: []string{fx.BPromo, fx.BNews}}, []string{"idx_messages_failed_source", "idx_messages_source"}},
-		{"failed and unknown", failedlog.Filter{Statuses: []string{"failed", "unknown"}}, []string{"SCAN m USING INDEX idx_messages_failed_time"}},
+		{"all, newest first", failedlog.Filter{}, "SEARCH m USING INDEX idx_messages_failed_time (status=?)"},
+		{"all, oldest first", failedlog.Filter{Ascending: true}, "SEARCH m USING INDEX idx_messages_failed_time (status=?)"},
+		{"dates", failedlog.Filter{From: fx.Now.Add(-48 * time.Hour), To: fx.Now},
+			"SEARCH m USING INDEX idx_messages_failed_time (status=? AND <expr>>? AND <expr><?)"},
+		{"channel, code and source", failedlog.Filter{Channels: []string{fx.ChWA}, Codes: []string{"131047"}, Sources: []string{"agent"}},
+			"SEARCH m USING INDEX idx_messages_failed_time (status=?)"},
+		{"one broadcast", failedlog.Filter{Broadcasts: []string{fx.BPromo}},
+			"SEARCH m USING INDEX idx_messages_failed_source (source_id=? AND status=?)"},
+		// Several statuses or broadcasts: one ordered range each, merged.
+		{"two broadcasts", failedlog.Filter{Broadcasts: []string{fx.BPromo, fx.BNews}},
+			"SEARCH m USING COVERING INDEX idx_messages_failed_source (source_id=? AND status=?) | SCAN (subquery-1) | UNION ALL"},
+		{"failed and unknown", failedlog.Filter{Statuses: []string{"failed", "unknown"}},
+			"SEARCH m USING COVERING INDEX idx_messages_failed_time (status=?) | SCAN (subquery-1) | UNION ALL"},
 	} {
-		plan := failedlog.Explain(app, c.f)
-		ok := false
-		for _, ix := range c.indexes {
-			ok = ok || strings.Contains(plan, ix)
+		q, p := c.f.PageQuery(0, 10)
+		plan := sqlplan.Explain(app, q, p)
+		if !strings.Contains(plan, c.index) {
+			t.Errorf("%s: the plan does not use %s: %s", c.name, c.index, plan)
 		}
-		if !ok {
-			t.Errorf("%s: the plan uses none of %v: %s", c.name, c.indexes, plan)
+		// A range is read in index order; only a merge of ranges is sorted,
+		// and only the picks each range limits itself to.
+		merged := strings.Contains(plan, "UNION ALL")
+		if strings.Count(plan, "TEMP B-TREE") > 0 && (!merged || strings.Count(plan, "TEMP B-TREE") > 1) {
+			t.Errorf("%s: the plan sorts a range instead of reading the index in order: %s", c.name, plan)
 		}
-		if len(c.f.Broadcasts) <= 1 && strings.Contains(plan, "TEMP B-TREE") {
-			t.Errorf("%s: the plan sorts instead of reading the index in order: %s", c.name, plan)
+		// A later page skips on the index alone.
+		q, p = c.f.PageQuery(100, 10)
+		if plan := sqlplan.Explain(app, q, p); !strings.Contains(plan, "COVERING INDEX idx_messages_failed_") {
+			t.Errorf("%s: page 11 does not skip on the index: %s", c.name, plan)
+		}
+		// Each's next chunk starts where the last one stopped.
+		q, p = c.f.NextQuery(failedlog.Row{Time: "2025-11-21 16:05:03.000Z", Status: "failed", Seq: 5}, 10)
+		if plan := sqlplan.Explain(app, q, p); !strings.Contains(plan, "<expr><?") && !strings.Contains(plan, "<expr>>?") {
+			t.Errorf("%s: the next chunk is not an index range: %s", c.name, plan)
+		}
+		// Counts read an index alone.
+		q, p = c.f.CountQuery()
+		if plan := sqlplan.Explain(app, q, p); !strings.Contains(plan, "USING COVERING INDEX idx_messages_") {
+			t.Errorf("%s: the count is not index-only: %s", c.name, plan)
 		}
 	}
 }
@@ -59,6 +80,18 @@ func TestEachMatchesPageWithAnyChunk(t *testing.T) {
 		{Broadcasts: []string{fx.BPromo}}, {Broadcasts: []string{fx.BPromo, fx.BNews}, Ascending: true},
 	} {
 		want, err := failedlog.Page(app, f, 0, 1000)
+		// Every page, read with offsets, gives the same rows.
+		for off := 0; off < len(want); off += 3 {
+			page, err := failedlog.Page(app, f, off, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range page {
+				if r.ID != want[off+i].ID {
+					t.Fatalf("%+v: offset %d row %d is %s, want %s", f, off, i, r.ID, want[off+i].ID)
+				}
+			}
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
