@@ -20,6 +20,8 @@ unit:
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` digs deeper.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./csvfile
+	$(GO) test -run='^$$' -fuzz='^FuzzRoundTrip$$' -fuzztime=$(FUZZTIME) ./csvfile
 
 build:
 	./scripts/build-static.sh bin/pregon
