@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
 	"pregon/channelstore"
 	"pregon/clock"
+	"pregon/contactcsv"
 	"pregon/secretbox"
 )
 
@@ -40,6 +42,12 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+	// Imports runs CSV imports in the background.
+	Imports *contactcsv.Runner
+	// SegmentWhere compiles a segment into an SQL boolean expression over
+	// the contacts table aliased c, with dbx {:name} params. Set by the
+	// segments area; nil while segments are not available.
+	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
 }
 
 // Log returns the app's logger.
@@ -81,6 +89,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindImports(env)
 	return env
 }
 
