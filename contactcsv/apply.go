@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -72,7 +73,7 @@ type writer struct {
 func newWriter(importID string, req Request) *writer {
 	return &writer{
 		importID: importID, actor: "import:" + importID, req: req, mode: req.Mode, ident: req.Identifier,
-		seed: maphash.MakeSeed(), seen: make(map[uint64]int32, 1<<16), newID: core.GenerateDefaultRandomId,
+		seed: maphash.MakeSeed(), seen: make(map[uint64]int32, 1<<16), newID: newIDSeq(time.Now()).next,
 	}
 }
 

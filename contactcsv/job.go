@@ -178,12 +178,13 @@ func (j *job) pipeline(ctx context.Context, r *csvfile.Reader, n *normalizer) er
 			if len(c.recs) == 0 && c.err == nil {
 				return
 			}
+			last := c.err != nil || len(c.recs) < chunkSize // c belongs to a worker once sent
 			select {
 			case toWork <- c:
 			case <-ctx.Done():
 				return
 			}
-			if c.err != nil || len(c.recs) < chunkSize {
+			if last {
 				return
 			}
 		}
