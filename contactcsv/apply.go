@@ -164,11 +164,12 @@ func (w *writer) load(b *batch, rows []row) error {
 			}
 		}
 	}
+	// "!= ''" lets SQLite use the partial indexes on phone and email.
 	col := map[Identifier]string{ByID: "id", ByPhone: "phone", ByEmail: "email"}[w.ident]
 	var found []*stored
 	if len(keys) > 0 {
 		err := b.tx.DB().NewQuery(`SELECT id, first_name, last_name, phone, email, language, country, timezone, tags, fields
-			FROM contacts WHERE ` + col + ` IN (SELECT value FROM json_each({:keys}))`).
+			FROM contacts WHERE ` + col + ` IN (SELECT value FROM json_each({:keys})) AND ` + col + ` != ''`).
 			Bind(dbx.Params{"keys": jsonList(keys)}).All(&found)
 		if err != nil {
 			return fmt.Errorf("looking up contacts by %s: %w", col, err)
@@ -289,9 +290,9 @@ func (w *writer) create(b *batch, r *row) error {
 		return err
 	}
 	w.counts.Created++
-	b.evs = append(b.evs, events.Event{Type: "contact.created", Contact: id, Actor: w.actor})
+	b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "contact.created", Contact: id, Actor: w.actor})
 	if len(r.tags) > 0 {
-		b.evs = append(b.evs, events.Event{Type: "tag.added", Contact: id, Actor: w.actor, Payload: map[string]any{"tags": r.tags}})
+		b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "tag.added", Contact: id, Actor: w.actor, Payload: map[string]any{"tags": r.tags}})
 	}
 	return nil
 }
@@ -440,9 +441,9 @@ func (w *writer) update(b *batch, r *row, c *stored) error {
 		return err
 	}
 	w.counts.Updated++
-	b.evs = append(b.evs, events.Event{Type: "contact.updated", Contact: c.ID, Actor: w.actor, Payload: map[string]any{"changed": changed}})
+	b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "contact.updated", Contact: c.ID, Actor: w.actor, Payload: map[string]any{"changed": changed}})
 	if len(added) > 0 {
-		b.evs = append(b.evs, events.Event{Type: "tag.added", Contact: c.ID, Actor: w.actor, Payload: map[string]any{"tags": added}})
+		b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "tag.added", Contact: c.ID, Actor: w.actor, Payload: map[string]any{"tags": added}})
 	}
 	return nil
 }

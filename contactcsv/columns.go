@@ -191,17 +191,29 @@ func ExportHeader(defs contacts.FieldDefs) []string {
 // escape protects a cell from spreadsheet formula injection (a contact's
 // name comes from the public): a cell starting with = + - @ or a control
 // character gets a leading apostrophe, which spreadsheets hide and
-// unescape removes on import, so exports still round-trip.
+// unescape removes on import, so exports round-trip. A cell that already
+// starts with apostrophes before such a character gets one more, so the
+// mapping stays reversible.
 func escape(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if needsEscape(s) {
 		return "'" + s
 	}
 	return s
 }
 
 func unescape(s string) string {
-	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+	if len(s) > 1 && s[0] == '\'' && needsEscape(s[1:]) {
 		return s[1:]
 	}
 	return s
+}
+
+func needsEscape(s string) bool {
+	for len(s) > 0 && s[0] == '\'' {
+		s = s[1:]
+		if s == "" {
+			return false
+		}
+	}
+	return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0]))
 }
