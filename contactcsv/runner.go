@@ -90,20 +90,27 @@ func Cleanup(app core.App, now time.Time) error {
 	}
 	cutoff := now.Add(-RejectedRetention).UTC().Format("2006-01-02 15:04:05.000Z")
 	for _, e := range entries {
-		var keep int
-		err := app.DB().NewQuery(`SELECT COUNT(*) FROM imports WHERE id = {:id} AND (finished_at = '' OR finished_at > {:cutoff})`).
-			Bind(dbx.Params{"id": e.Name(), "cutoff": cutoff}).Row(&keep)
+		var rec struct {
+			N       int `db:"n"`
+			Expired int `db:"expired"`
+		}
+		err := app.DB().NewQuery(`SELECT COUNT(*) AS n, COALESCE(SUM(finished_at != '' AND finished_at < {:cutoff}), 0) AS expired
+			FROM imports WHERE id = {:id}`).Bind(dbx.Params{"id": e.Name(), "cutoff": cutoff}).One(&rec)
 		if err != nil {
 			return fmt.Errorf("checking import %s: %w", e.Name(), err)
 		}
-		if keep == 0 {
-			// An upload in flight has no record yet: leave young directories.
-			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) < 24*time.Hour {
+		if rec.N == 1 && rec.Expired == 0 {
+			continue
+		}
+		if rec.N == 0 {
+			// No record: an orphan, or an upload still arriving (its record
+			// is saved after the file): leave young directories.
+			if info, err := e.Info(); err != nil || now.Sub(info.ModTime()) < 24*time.Hour {
 				continue
 			}
-			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-				return fmt.Errorf("deleting import %s files: %w", e.Name(), err)
-			}
+		}
+		if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+			return fmt.Errorf("deleting import %s files: %w", e.Name(), err)
 		}
 	}
 	return nil

@@ -57,6 +57,13 @@ func bindImports(env *Env) {
 		}
 		return se.Next()
 	})
+	// Deleting an import (superusers only) deletes its files.
+	env.App.OnRecordAfterDeleteSuccess("imports").BindFunc(func(e *core.RecordEvent) error {
+		if err := os.RemoveAll(contactcsv.Dir(e.App, e.Record.Id)); err != nil {
+			e.App.Logger().Warn("deleting an import's files", "import", e.Record.Id, "error", err)
+		}
+		return e.Next()
+	})
 	env.App.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		if stop != nil {
 			stop() // the import in hand stops after its batch and resumes on the next start

@@ -653,3 +653,36 @@ func TestImportManyChunksKeepsEveryRowInOrder(t *testing.T) {
 		t.Fatalf("rejected.csv: %s", data)
 	}
 }
+
+func TestImportFilesAreCleanedUp(t *testing.T) {
+	a := newImportApp(t)
+	old := importFile(t, a, "old.csv", "phone\n55 1111 2222\n", contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
+	recent := importFile(t, a, "recent.csv", "phone\n55 3333 4444\n", contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
+	orphan := filepath.Join(a.DataDir(), "imports", "orphanaaaaaaaaa")
+	os.MkdirAll(orphan, 0o700)
+	past := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(orphan, past, past)
+	inFlight := filepath.Join(a.DataDir(), "imports", "uploadingaaaaaa")
+	os.MkdirAll(inFlight, 0o700)
+
+	old.Set("finished_at", time.Now().Add(-contactcsv.RejectedRetention-time.Hour))
+	if err := a.Save(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := contactcsv.Cleanup(a, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	if exists(contactcsv.Dir(a, old.Id)) || exists(orphan) {
+		t.Fatal("expired import files or an orphan were kept")
+	}
+	if !exists(contactcsv.Dir(a, recent.Id)) || !exists(inFlight) {
+		t.Fatal("a recent import's files or an upload in flight were deleted")
+	}
+	if err := a.Delete(recent); err != nil {
+		t.Fatal(err)
+	}
+	if exists(contactcsv.Dir(a, recent.Id)) {
+		t.Fatal("deleting the import kept its files")
+	}
+}
