@@ -1,6 +1,7 @@
 package contactcsv
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -109,5 +110,30 @@ func TestParseRequestDefaults(t *testing.T) {
 	r, err := ParseRequest(" add_only ", "email", "VIP, lima|vip", "", "", "clientes.csv")
 	if err != nil || r.Mode != AddOnly || !reflect.DeepEqual(r.Tags, []string{"vip", "lima"}) || r.ConsentSource != "import:clientes.csv" {
 		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+func TestFlatObjectMatchesEncodingJSON(t *testing.T) {
+	for _, raw := range []string{
+		`{"a":"x","n":-12.5,"b":true,"f":false,"z":null,"big":1000000}`, `{"k":"a,b:c"}`, `{}`,
+	} {
+		got, ok := flatObject(raw)
+		if !ok {
+			t.Fatalf("%s: not read", raw)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range m {
+			if got[k] != fieldText(v) {
+				t.Errorf("%s: %s = %q, encoding/json says %q", raw, k, got[k], fieldText(v))
+			}
+		}
+	}
+	for _, raw := range []string{`{"a":"say \"hi\""}`, `{"a":{"b":1}}`, `{"a":[1]}`, `{"a":1`, `{"a" 1}`, `{"a":nope}`} {
+		if _, ok := flatObject(raw); ok {
+			t.Errorf("%s: read, should fall back", raw)
+		}
 	}
 }

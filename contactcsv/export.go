@@ -2,14 +2,18 @@ package contactcsv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -29,12 +33,18 @@ type ExportOptions struct {
 	Params dbx.Params
 	// NoBOM leaves out the byte-order mark, for scripts that do not skip it.
 	NoBOM bool
+	// ChunkRows is how many rowids one query covers (default 20,000).
+	ChunkRows int
 }
 
-// Export streams contacts as CSV to w, one row at a time from the
-// database: memory does not grow with the number of contacts. The columns
-// are the import's (see ExportHeader), so an export imported back with
-// add_update by id changes nothing. It returns the number of contacts
+// exportChunk is how many rowids one export query covers by default.
+const exportChunk = 20_000
+
+// Export streams contacts as CSV to w: memory does not grow with the number
+// of contacts. The columns are the import's (see ExportHeader), so an
+// export imported back with add_update by id changes nothing. Ranges of
+// rowids are read and formatted in parallel (one read connection each, up
+// to GOMAXPROCS) and written in order. It returns the number of contacts
 // written.
 func Export(ctx context.Context, app core.App, w io.Writer, opts ExportOptions) (int, error) {
 	defs, err := contacts.LoadFieldDefs(app)
@@ -42,23 +52,59 @@ func Export(ctx context.Context, app core.App, w io.Writer, opts ExportOptions) 
 		return 0, err
 	}
 	keys := defs.Keys()
-	where := "1"
-	if strings.TrimSpace(opts.Where) != "" {
-		where = "(" + opts.Where + ")"
+	var maxRowid int64
+	if err := app.DB().NewQuery("SELECT COALESCE(MAX(rowid), 0) FROM contacts").Row(&maxRowid); err != nil {
+		return 0, fmt.Errorf("reading contacts: %w", err)
 	}
-	q := app.DB().NewQuery(`SELECT c.id, c.first_name, c.last_name, c.phone, c.email, c.language, c.country, c.timezone,
+	where := ""
+	if strings.TrimSpace(opts.Where) != "" {
+		where = " AND (" + opts.Where + ")"
+	}
+	query := `SELECT c.id, c.first_name, c.last_name, c.phone, c.email, c.language, c.country, c.timezone,
 		COALESCE(c.tags, ''), COALESCE(c.fields, ''), c.created,
 		COALESCE((SELECT group_concat(i.kind || char(31) || i.identifier || char(31) || i.from_phone || char(31) || i.consent || char(31) || i.consent_at, char(30))
 			FROM contact_identities i WHERE i.contact = c.id), '')
-		FROM contacts c WHERE ` + where + ` ORDER BY c.rowid`).WithContext(ctx)
-	if opts.Params != nil {
-		q = q.Bind(opts.Params)
+		FROM contacts c WHERE c.rowid >= {:export_lo} AND c.rowid < {:export_hi}` + where + ` ORDER BY c.rowid`
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	size := int64(opts.ChunkRows)
+	if size <= 0 {
+		size = exportChunk
 	}
-	rows, err := q.Rows()
-	if err != nil {
-		return 0, fmt.Errorf("reading contacts: %w", err)
+	chunks := int((maxRowid + size) / size)
+	workers := min(runtime.GOMAXPROCS(0), max(chunks, 1))
+	results := make(chan exportPart, workers*2)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	// A worker may run ahead of the writer by at most this many chunks.
+	window := make(chan struct{}, workers*2)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case window <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				i := int(next.Add(1) - 1)
+				if i >= chunks {
+					<-window
+					return
+				}
+				part := exportRange(ctx, app, query, opts.Params, int64(i)*size, int64(i+1)*size, keys)
+				part.seq = i
+				select {
+				case results <- part:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 	}
-	defer rows.Close()
+	go func() { wg.Wait(); close(results) }()
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if !opts.NoBOM {
@@ -68,34 +114,73 @@ func Export(ctx context.Context, app core.App, w io.Writer, opts ExportOptions) 
 	if err := cw.Write(ExportHeader(defs)); err != nil {
 		return 0, err
 	}
+	cw.Flush()
+	n, want := 0, 0
+	pending := map[int]exportPart{}
+	for part := range results {
+		pending[part.seq] = part
+		for p, ok := pending[want]; ok; p, ok = pending[want] {
+			delete(pending, want)
+			want++
+			<-window
+			if p.err != nil {
+				return n, p.err
+			}
+			if _, err := bw.Write(p.data); err != nil {
+				return n, fmt.Errorf("writing the export: %w", err)
+			}
+			n += p.rows
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+// exportPart is the CSV text of one rowid range.
+type exportPart struct {
+	seq  int
+	data []byte
+	rows int
+	err  error
+}
+
+func exportRange(ctx context.Context, app core.App, query string, params dbx.Params, lo, hi int64, keys []string) exportPart {
+	p := dbx.Params{"export_lo": lo, "export_hi": hi}
+	for k, v := range params {
+		p[k] = v
+	}
+	rows, err := app.DB().NewQuery(query).WithContext(ctx).Bind(p).Rows()
+	if err != nil {
+		return exportPart{err: fmt.Errorf("reading contacts: %w", err)}
+	}
+	defer rows.Close()
 	var (
-		c       stored
-		tagsRaw string
-		fldRaw  string
-		created string
-		idsRaw  string
-		out     = make([]string, int(numCols)+len(keys)+1)
-		n       int
+		buf                             bytes.Buffer
+		cw                              = csv.NewWriter(&buf)
+		c                               stored
+		tagsRaw, fldRaw, created, idRaw string
+		out                             = make([]string, int(numCols)+len(keys)+1)
+		n                               int
 	)
 	for rows.Next() {
 		if err := rows.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Phone, &c.Email, &c.Language, &c.Country, &c.Timezone,
-			&tagsRaw, &fldRaw, &created, &idsRaw); err != nil {
-			return n, fmt.Errorf("reading contact: %w", err)
+			&tagsRaw, &fldRaw, &created, &idRaw); err != nil {
+			return exportPart{err: fmt.Errorf("reading contact: %w", err)}
 		}
-		exportRow(out, &c, tagsRaw, fldRaw, created, idsRaw, keys)
-		if err := cw.Write(out); err != nil {
-			return n, fmt.Errorf("writing the export: %w", err)
-		}
+		exportRow(out, &c, tagsRaw, fldRaw, created, idRaw, keys)
+		cw.Write(out)
 		n++
 	}
 	if err := rows.Err(); err != nil && err != sql.ErrNoRows {
-		return n, fmt.Errorf("reading contacts: %w", err)
+		return exportPart{err: fmt.Errorf("reading contacts: %w", err)}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return n, fmt.Errorf("writing the export: %w", err)
+		return exportPart{err: err}
 	}
-	return n, bw.Flush()
+	return exportPart{data: buf.Bytes(), rows: n}
 }
 
 func exportRow(out []string, c *stored, tagsRaw, fldRaw, created, idsRaw string, keys []string) {
@@ -113,11 +198,17 @@ func exportRow(out []string, c *stored, tagsRaw, fldRaw, created, idsRaw string,
 	out[colTags] = escape(strings.Join(decodeTags(tagsRaw), ", "))
 	out[colOptIn] = exportIdentities(out, idsRaw)
 	if fldRaw != "" && fldRaw != "null" && fldRaw != "{}" {
-		var fields map[string]any
-		if json.Unmarshal([]byte(fldRaw), &fields) == nil {
-			for i, k := range keys {
-				out[int(numCols)+i] = escape(fieldText(fields[k]))
+		fields, ok := flatObject(fldRaw)
+		if !ok {
+			var m map[string]any
+			_ = json.Unmarshal([]byte(fldRaw), &m)
+			fields = make(map[string]string, len(m))
+			for k, v := range m {
+				fields[k] = fieldText(v)
 			}
+		}
+		for i, k := range keys {
+			out[int(numCols)+i] = escape(fields[k])
 		}
 	}
 	out[len(out)-1] = created
@@ -195,4 +286,61 @@ func fieldText(v any) string {
 		b, _ := json.Marshal(x)
 		return string(b)
 	}
+}
+
+// flatObject reads the common shape of contacts.fields, a flat JSON object
+// of plain strings, numbers and booleans, without encoding/json (the export
+// reads a million of them). Anything else (escapes, nesting) reports false
+// and the caller falls back to encoding/json.
+func flatObject(s string) (map[string]string, bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || strings.IndexByte(s, '\\') >= 0 {
+		return nil, false
+	}
+	out := make(map[string]string, 4)
+	s = s[1 : len(s)-1]
+	for len(s) > 0 {
+		if s[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(s[1:], '"')
+		if end < 0 || len(s) < end+3 || s[end+2] != ':' {
+			return nil, false
+		}
+		key := s[1 : end+1]
+		s = s[end+3:]
+		var val string
+		switch {
+		case s == "":
+			return nil, false
+		case s[0] == '"':
+			e := strings.IndexByte(s[1:], '"')
+			if e < 0 {
+				return nil, false
+			}
+			val, s = s[1:e+1], s[e+2:]
+		case s[0] == '{' || s[0] == '[':
+			return nil, false
+		default:
+			e := strings.IndexByte(s, ',')
+			if e < 0 {
+				e = len(s)
+			}
+			val, s = s[:e], s[e:]
+			if val == "null" {
+				val = ""
+			} else if f, err := strconv.ParseFloat(val, 64); err == nil {
+				val = strconv.FormatFloat(f, 'f', -1, 64)
+			} else if val != "true" && val != "false" {
+				return nil, false
+			}
+		}
+		out[key] = val
+		if s != "" {
+			if s[0] != ',' {
+				return nil, false
+			}
+			s = s[1:]
+		}
+	}
+	return out, true
 }

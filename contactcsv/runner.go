@@ -17,6 +17,7 @@ import (
 // the order they were created, and returns when none is left. Imports run
 // one at a time because SQLite has one writer: two would only take turns.
 func RunPending(ctx context.Context, app core.App, opts Options) error {
+	last := ""
 	for {
 		var ids []string
 		err := app.DB().NewQuery(`SELECT id FROM imports WHERE status IN ('queued', 'running') ORDER BY created, id LIMIT 1`).Column(&ids)
@@ -26,6 +27,12 @@ func RunPending(ctx context.Context, app core.App, opts Options) error {
 		if len(ids) == 0 {
 			return nil
 		}
+		if ids[0] == last {
+			// Run could not even record the failure: stop rather than spin;
+			// the runner's next wake or tick tries again.
+			return fmt.Errorf("import %s is still pending after it ended", last)
+		}
+		last = ids[0]
 		if err := Run(ctx, app, ids[0], opts); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
