@@ -222,6 +222,10 @@ func (w *writer) applyRow(b *batch, r *row) error {
 		case 1:
 			existing = m[0]
 		default:
+			if w.mode == AddOnly { // it exists, which is all add_only asks
+				w.counts.Skipped++
+				return nil
+			}
 			r.reject = fmt.Sprintf("%d contacts have %s %s; import by id to say which one", len(m), w.ident, r.key)
 			return nil
 		}

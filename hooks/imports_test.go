@@ -691,3 +691,33 @@ func TestImportFilesAreCleanedUp(t *testing.T) {
 		t.Fatal("deleting the import kept its files")
 	}
 }
+
+func TestImportAmbiguousMatchesAskForAnID(t *testing.T) {
+	a := newImportApp(t)
+	seedContact(t, a, "onenaaaaaaaaaaa", "Uno", "+525512345678", "dup@tienda.mx")
+	seedContact(t, a, "twonaaaaaaaaaaa", "Dos", "", "dup@tienda.mx")
+	// A second contact with the same phone, as an old merge could leave.
+	if _, err := a.DB().NewQuery("UPDATE contacts SET phone = '+525512345678' WHERE id = 'twonaaaaaaaaaaa'").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ident contactcsv.Identifier
+		file  string
+		want  string
+	}{
+		{contactcsv.ByPhone, "phone,first_name\n55 1234 5678,X\n", "2,2 contacts have phone +525512345678; import by id to say which one"},
+		{contactcsv.ByEmail, "email,first_name\nDUP@tienda.mx,X\n", "2,2 contacts have email dup@tienda.mx; import by id to say which one"},
+	} {
+		rec := importFile(t, a, "amb.csv", c.file, contactcsv.Request{Mode: contactcsv.UpdateOnly, Identifier: c.ident})
+		wantCounts(t, rec, 1, 0, 0, 0, 0, 1)
+		data, _ := os.ReadFile(filepath.Join(contactcsv.Dir(a, rec.Id), contactcsv.RejectedName))
+		if !strings.Contains(string(data), c.want) {
+			t.Fatalf("rejected.csv:\n%s", data)
+		}
+	}
+	// By id, each updates; add_only skips what exists, however many match.
+	rec := importFile(t, a, "ids.csv", "contact id,first_name\nonenaaaaaaaaaaa,Uno bis\n", contactcsv.Request{Mode: contactcsv.UpdateOnly, Identifier: contactcsv.ByID})
+	wantCounts(t, rec, 1, 0, 1, 0, 0, 0)
+	rec = importFile(t, a, "new.csv", "email\nnueva@tienda.mx\nDUP@tienda.mx\n", contactcsv.Request{Mode: contactcsv.AddOnly, Identifier: contactcsv.ByEmail})
+	wantCounts(t, rec, 2, 1, 0, 0, 1, 0)
+}
