@@ -286,7 +286,7 @@ func (w *writer) create(b *batch, r *row) error {
 	if _, err := b.insContact.Bind(dbx.Params{
 		"id": id, "first_name": r.firstName, "last_name": r.lastName, "phone": r.phone, "email": r.email,
 		"language": r.language, "country": r.country, "timezone": r.timezone,
-		"tags": jsonText(r.tags, len(r.tags) == 0), "fields": jsonText(r.fields, len(r.fields) == 0), "now": b.now,
+		"tags": r.tagsJSON, "fields": r.fieldsJSON, "now": b.now,
 	}).Execute(); err != nil {
 		return fmt.Errorf("creating contact %s: %w", id, err)
 	}

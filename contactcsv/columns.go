@@ -106,10 +106,7 @@ func ParseHeader(row []string, defs contacts.FieldDefs, ident Identifier) (Heade
 			name = "id"
 		}
 		if name == "" {
-			if raw != "" || i < len(row)-1 {
-				h.Ignored = append(h.Ignored, fmt.Sprintf("(column %d, no header)", i+1))
-			}
-			continue
+			continue // spreadsheets add empty columns; cells under them mean nothing
 		}
 		if prev, dup := seen[name]; dup {
 			return h, inputErrorf("column %q appears twice (columns %d and %d); keep one", raw, prev+1, i+1)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pregon/contacts"
+	"pregon/csvfile"
 )
 
 func TestParseHeaderAliasesIgnoredAndErrors(t *testing.T) {
@@ -20,7 +21,7 @@ func TestParseHeaderAliasesIgnoredAndErrors(t *testing.T) {
 	if h.idx[colID] != 0 || h.idx[colFirstName] != 1 || h.idx[colPhone] != 2 || len(h.fields) != 1 || h.fields[0].idx != 3 {
 		t.Fatalf("mapping %+v", h)
 	}
-	if !reflect.DeepEqual(h.Ignored, []string{"notes", "(column 6, no header)", "created"}) {
+	if !reflect.DeepEqual(h.Ignored, []string{"notes", "created"}) {
 		t.Fatalf("ignored %q", h.Ignored)
 	}
 	// The id column only counts when importing by id.
@@ -135,5 +136,14 @@ func TestFlatObjectMatchesEncodingJSON(t *testing.T) {
 		if _, ok := flatObject(raw); ok {
 			t.Errorf("%s: read, should fall back", raw)
 		}
+	}
+}
+
+func TestScientificPhonesAreExplained(t *testing.T) {
+	n := &normalizer{region: "MX", ident: ByPhone, mode: AddUpdate}
+	n.h, _ = ParseHeader([]string{"phone"}, nil, ByPhone)
+	r := n.normalize(csvfile.Record{Line: 2, Fields: []string{"5.21551E+12"}})
+	if !strings.Contains(r.reject, "format the column as Text") {
+		t.Fatalf("reject %q", r.reject)
 	}
 }

@@ -35,6 +35,9 @@ type row struct {
 
 	tags   []string       // row tags then form tags, normalized
 	fields map[string]any // coerced custom field values
+	// tagsJSON and fieldsJSON are tags and fields as stored for a new
+	// contact, encoded by the worker to spare the writer.
+	tagsJSON, fieldsJSON any
 
 	consent   int
 	consentAt string // DateTime string; "" means the import time
@@ -52,6 +55,7 @@ type normalizer struct {
 }
 
 var (
+	sciNumber    = regexp.MustCompile(`^[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+$`)
 	contactID    = regexp.MustCompile(`^[a-z0-9]{15}$`)
 	telegramID   = regexp.MustCompile(`^-?[0-9]{1,20}$`)
 	waUserID     = regexp.MustCompile(`^[A-Za-z]{2}\.[A-Za-z0-9_-]{1,64}$`)
@@ -85,7 +89,7 @@ func (n *normalizer) fill(r *row, f []string) error {
 	}
 	if v := h.get(f, colPhone); v != "" {
 		if r.phone, err = contacts.NormalizePhone(v, n.region); err != nil {
-			return err
+			return scientific(v, err)
 		}
 	}
 	if v := h.get(f, colEmail); v != "" {
@@ -112,7 +116,7 @@ func (n *normalizer) fill(r *row, f []string) error {
 		if waUserID.MatchString(v) {
 			r.whatsapp = v // a WhatsApp user id without a phone
 		} else if r.whatsapp, err = contacts.NormalizePhone(v, n.region); err != nil {
-			return fmt.Errorf("whatsapp: %w", err)
+			return fmt.Errorf("whatsapp: %w", scientific(v, err))
 		}
 	}
 	if v := h.get(f, colTelegram); v != "" {
@@ -144,6 +148,7 @@ func (n *normalizer) fill(r *row, f []string) error {
 			return err
 		}
 	}
+	r.tagsJSON, r.fieldsJSON = jsonText(r.tags, len(r.tags) == 0), jsonText(r.fields, len(r.fields) == 0)
 	return n.identify(r, f)
 }
 
@@ -171,6 +176,16 @@ func (n *normalizer) identify(r *row, f []string) error {
 		r.key, r.id = v, v
 	}
 	return nil
+}
+
+// scientific explains a phone that a spreadsheet turned into a number in
+// scientific notation (5.21551E+12): its digits are lost, only the user can
+// restore them.
+func scientific(v string, err error) error {
+	if sciNumber.MatchString(v) {
+		return fmt.Errorf("phone %q was turned into a number by the spreadsheet and lost its digits; format the column as Text and type the numbers again", v)
+	}
+	return err
 }
 
 func name(col, v string) (string, error) {

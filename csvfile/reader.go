@@ -59,6 +59,7 @@ type Reader struct {
 	ends      []int
 	bomOK     bool
 	crPending bool
+	skipSep   bool
 }
 
 // NewReader reads r, positioned at the start of the file, in format f.
@@ -70,7 +71,7 @@ func NewReader(r io.Reader, f Format) *Reader {
 	if d == 0 {
 		d = ','
 	}
-	return &Reader{src: r, delim: d, MaxRecord: DefaultMaxRecord, buf: make([]byte, 256<<10), line: 1}
+	return &Reader{src: r, delim: d, MaxRecord: DefaultMaxRecord, buf: make([]byte, 256<<10), line: 1, skipSep: f.SepLine}
 }
 
 // ensure makes at least n unread bytes available unless the input ends
@@ -109,6 +110,12 @@ func (r *Reader) fill(n int) {
 
 // Read returns the next record, or io.EOF after the last one.
 func (r *Reader) Read() (Record, error) {
+	if r.skipSep {
+		r.skipSep = false
+		if _, _, err := r.readRecord(); err != nil {
+			return Record{}, err
+		}
+	}
 	for {
 		rec, blank, err := r.readRecord()
 		if err != nil {

@@ -62,6 +62,8 @@ func TestReaderRealWorldFiles(t *testing.T) {
 			[][]string{{"a", "b"}, {"1", "2"}}, []int{1, 2}},
 		{"tab-delimited UTF-16 (Excel Unicode text)", utf16, UTF16LE, '\t',
 			[][]string{{"nombre", "telefono"}, {"José", "+52 55 1234 5678"}}, []int{1, 2}},
+		{"Excel's sep= line", "sep=;\r\nphone;name\r\n1;a,b\r\n", UTF8, ';',
+			[][]string{{"phone", "name"}, {"1", "a,b"}}, []int{2, 3}},
 		{"single column", "phone\n+5215512345678\n", UTF8, ',',
 			[][]string{{"phone"}, {"+5215512345678"}}, []int{1, 2}},
 		{"mixed file: a Latin-1 row among UTF-8 rows", "n\nJosé\nJos\xe9\n", Windows1252, ',',

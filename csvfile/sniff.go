@@ -31,6 +31,9 @@ const (
 type Format struct {
 	Encoding  string
 	Delimiter byte
+	// SepLine is set when the file starts with Excel's "sep=;" line, which
+	// names the delimiter; the reader skips it.
+	SepLine bool
 }
 
 // NotCSVError says why a file cannot be read as CSV, in words meant for the
@@ -96,6 +99,10 @@ func Sniff(head []byte) (Format, error) {
 	if binary(text) {
 		return Format{}, &NotCSVError{Reason: "this is not a text file (it contains binary data); upload a CSV file"}
 	}
+	if d, ok := sepLine(text); ok {
+		f.Delimiter, f.SepLine = d, true
+		return f, nil
+	}
 	f.Delimiter = sniffDelimiter(text)
 	return f, nil
 }
@@ -127,6 +134,18 @@ func binary(text []byte) bool {
 		}
 	}
 	return ctl > len(text)/100+1
+}
+
+// sepLine reads Excel's optional first line "sep=X".
+func sepLine(text []byte) (byte, bool) {
+	if len(text) < 5 || !bytes.EqualFold(text[:4], []byte("sep=")) {
+		return 0, false
+	}
+	d, rest := text[4], text[5:]
+	if d == '\n' || d == '\r' || d == '"' || d >= 0x80 || (len(rest) > 0 && rest[0] != '\n' && rest[0] != '\r') {
+		return 0, false
+	}
+	return d, true
 }
 
 // candidates are the delimiters spreadsheets write, in order of preference

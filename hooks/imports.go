@@ -242,8 +242,11 @@ func getRejected(e *core.RequestEvent) error {
 	}
 	f, err := os.Open(filepath.Join(contactcsv.Dir(e.App, rec.Id), contactcsv.RejectedName))
 	if errors.Is(err, os.ErrNotExist) {
-		if rec.GetString("status") == "queued" {
+		switch {
+		case rec.GetString("status") == "queued":
 			return e.NotFoundError("The import has not started yet; try again in a moment.", nil)
+		case rec.GetInt("rejected_count") == 0:
+			return e.NotFoundError("This import rejected no rows.", nil)
 		}
 		return e.NotFoundError(fmt.Sprintf("The rejected rows of this import are no longer kept (they are deleted %d days after the import ends).", int(contactcsv.RejectedRetention.Hours()/24)), nil)
 	}
