@@ -20,6 +20,10 @@ unit:
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` digs deeper.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeIdentifier$$' -fuzztime=$(FUZZTIME) ./contacts
+	$(GO) test -run='^$$' -fuzz='^FuzzParseWhatsApp$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp
+	$(GO) test -run='^$$' -fuzz='^FuzzParseTelegram$$' -fuzztime=$(FUZZTIME) ./channels/telegram
+	$(GO) test -run='^$$' -fuzz='^FuzzParseTwilio$$' -fuzztime=$(FUZZTIME) ./channels/twilio
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./csvfile
 	$(GO) test -run='^$$' -fuzz='^FuzzRoundTrip$$' -fuzztime=$(FUZZTIME) ./csvfile
 

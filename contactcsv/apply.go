@@ -2,6 +2,7 @@ package contactcsv
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"time"
@@ -34,12 +35,34 @@ type stored struct {
 	Language  string  `db:"language"`
 	Country   string  `db:"country"`
 	Timezone  string  `db:"timezone"`
+	Assignee  string  `db:"assignee"`
 	TagsJSON  *string `db:"tags"`
 	FieldJSON *string `db:"fields"`
 
 	idents []*identity
 }
 
+// contact returns s in the shape the shared contact rules use.
+func (s *stored) contact() contacts.Contact {
+	c := contacts.Contact{ID: s.ID, FirstName: s.FirstName, LastName: s.LastName, Phone: s.Phone, Email: s.Email,
+		Language: s.Language, Country: s.Country, Timezone: s.Timezone, Assignee: s.Assignee,
+		Tags: []string{}, Fields: map[string]any{}}
+	if s.TagsJSON != nil {
+		_ = json.Unmarshal([]byte(*s.TagsJSON), &c.Tags)
+	}
+	if s.FieldJSON != nil {
+		_ = json.Unmarshal([]byte(*s.FieldJSON), &c.Fields)
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	if c.Fields == nil {
+		c.Fields = map[string]any{}
+	}
+	return c
+}
+
+// identity is a contact_identities row with what the import changes on it.
 type identity struct {
 	ID         string `db:"id"`
 	Contact    string `db:"contact"`
@@ -51,8 +74,19 @@ type identity struct {
 	Source     string `db:"consent_source"`
 	Wording    string `db:"consent_wording"`
 
-	isNew, dirty bool
-	was          string // the identifier before this row moved it
+	isNew, deleted bool
+	was            *identity // the row as loaded, when the import moved it
+	consentFrom    *contacts.Consent
+}
+
+func (it *identity) shared() contacts.Identity {
+	return contacts.Identity{ID: it.ID, Contact: it.Contact, Kind: it.Kind, Identifier: it.Identifier, FromPhone: it.FromPhone}
+}
+
+// snapshot is how identity events describe an identity (as the identity
+// hook does).
+func (it *identity) snapshot() map[string]any {
+	return map[string]any{"identity": it.ID, "kind": it.Kind, "identifier": it.Identifier, "from_phone": it.FromPhone}
 }
 
 // writer applies batches of rows, in file order, inside transactions. It is
@@ -68,12 +102,13 @@ type writer struct {
 	seen     map[uint64]int32
 	counts   Counts
 	newID    func() string
+	now      func() time.Time
 }
 
 func newWriter(importID string, req Request) *writer {
 	return &writer{
 		importID: importID, actor: "import:" + importID, req: req, mode: req.Mode, ident: req.Identifier,
-		seed: maphash.MakeSeed(), seen: make(map[uint64]int32, 1<<16), newID: newIDSeq(time.Now()).next,
+		seed: maphash.MakeSeed(), seen: make(map[uint64]int32, 1<<16), newID: newIDSeq(time.Now()).next, now: time.Now,
 	}
 }
 
@@ -99,14 +134,28 @@ func (w *writer) markDuplicates(rows []row) {
 type batch struct {
 	tx     core.App
 	now    string
-	owners map[string]string // kind + "\x00" + identifier → contact id
+	idents map[string]*identity // kind + "\x00" + identifier → the identity holding it
 	byKey  map[string][]*stored
 	evs    []events.Event
 	// prepared statements
-	insContact, updContact, insIdent, updIdent *dbx.Query
+	insContact, updContact, insIdent, updIdent, delIdent *dbx.Query
 }
 
-func ownerKey(kind, identifier string) string { return kind + "\x00" + identifier }
+func identKey(kind, identifier string) string { return kind + "\x00" + identifier }
+
+func (b *batch) hold(it *identity) { b.idents[identKey(it.Kind, it.Identifier)] = it }
+
+// conflict returns the other contact holding (kind, identifier), or "".
+func (b *batch) conflict(kind, identifier, contactID string) string {
+	if it := b.idents[identKey(kind, identifier)]; it != nil && it.Contact != contactID {
+		return it.Contact
+	}
+	return ""
+}
+
+func conflictText(label, kind, identifier, owner string) string {
+	return label + " " + (&contacts.IdentityConflictError{Kind: kind, Identifier: identifier, Contact: owner}).Error()
+}
 
 // apply writes rows (already through markDuplicates) in tx and counts them;
 // rejected rows are passed to reject.
@@ -121,10 +170,14 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 		language = {:language}, country = {:country}, timezone = {:timezone}, tags = {:tags}, fields = {:fields}, updated = {:now} WHERE id = {:id}`).Prepare()
 	b.insIdent = tx.DB().NewQuery(`INSERT INTO contact_identities (id, contact, kind, identifier, from_phone, consent, consent_at, consent_source, consent_wording, created, updated)
 		VALUES ({:id}, {:contact}, {:kind}, {:identifier}, {:from_phone}, {:consent}, {:consent_at}, {:source}, {:wording}, {:now}, {:now})`).Prepare()
+	// A moved identity loses last_inbound_at: the 24-hour window belonged
+	// to the old number (as contacts.ApplyPhonePlan does).
 	b.updIdent = tx.DB().NewQuery(`UPDATE contact_identities SET identifier = {:identifier}, from_phone = {:from_phone}, consent = {:consent},
-		consent_at = {:consent_at}, consent_source = {:source}, consent_wording = {:wording}, updated = {:now} WHERE id = {:id}`).Prepare()
+		consent_at = {:consent_at}, consent_source = {:source}, consent_wording = {:wording},
+		last_inbound_at = CASE WHEN {:moved} THEN '' ELSE last_inbound_at END, updated = {:now} WHERE id = {:id}`).Prepare()
+	b.delIdent = tx.DB().NewQuery(`DELETE FROM contact_identities WHERE id = {:id}`).Prepare()
 	defer func() {
-		for _, q := range []*dbx.Query{b.insContact, b.updContact, b.insIdent, b.updIdent} {
+		for _, q := range []*dbx.Query{b.insContact, b.updContact, b.insIdent, b.updIdent, b.delIdent} {
 			q.Close()
 		}
 	}()
@@ -143,11 +196,15 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 			}
 		}
 	}
+	for i := range b.evs {
+		b.evs[i].ID = w.newID()
+	}
 	return events.AppendMany(tx, b.evs)
 }
 
-// load reads, in one query each, the contacts the rows match and the
-// owners of every identifier the rows bring.
+// load reads, in one query each, the contacts the rows match and every
+// identity the batch may touch: those holding the rows' identifiers and
+// those of the matched contacts.
 func (w *writer) load(b *batch, rows []row) error {
 	var keys, idents []string
 	for i := range rows {
@@ -158,7 +215,7 @@ func (w *writer) load(b *batch, rows []row) error {
 		if r.key != "" {
 			keys = append(keys, r.key)
 		}
-		for _, v := range []string{r.phone, r.whatsapp, r.telegram} {
+		for _, v := range []string{r.c.Phone, r.whatsapp, r.telegram} {
 			if v != "" {
 				idents = append(idents, v)
 			}
@@ -168,7 +225,7 @@ func (w *writer) load(b *batch, rows []row) error {
 	col := map[Identifier]string{ByID: "id", ByPhone: "phone", ByEmail: "email"}[w.ident]
 	var found []*stored
 	if len(keys) > 0 {
-		err := b.tx.DB().NewQuery(`SELECT id, first_name, last_name, phone, email, language, country, timezone, tags, fields
+		err := b.tx.DB().NewQuery(`SELECT id, first_name, last_name, phone, email, language, country, timezone, assignee, tags, fields
 			FROM contacts WHERE ` + col + ` IN (SELECT value FROM json_each({:keys})) AND ` + col + ` != ''`).
 			Bind(dbx.Params{"keys": jsonList(keys)}).All(&found)
 		if err != nil {
@@ -184,21 +241,22 @@ func (w *writer) load(b *batch, rows []row) error {
 		byID[c.ID] = c
 		ids = append(ids, c.ID)
 	}
-	var owned []*identity
+	var held []*identity
 	if len(idents) > 0 || len(ids) > 0 {
-		err := b.tx.DB().NewQuery(`SELECT id, contact, kind, identifier, from_phone, consent, consent_at, consent_source, consent_wording FROM contact_identities
+		err := b.tx.DB().NewQuery(`SELECT id, contact, kind, identifier, from_phone, consent, consent_at, consent_source, consent_wording
+			FROM contact_identities
 			WHERE (kind IN ('sms', 'whatsapp', 'telegram') AND identifier IN (SELECT value FROM json_each({:idents})))
 			   OR contact IN (SELECT value FROM json_each({:ids}))`).
-			Bind(dbx.Params{"idents": jsonList(idents), "ids": jsonList(ids)}).All(&owned)
+			Bind(dbx.Params{"idents": jsonList(idents), "ids": jsonList(ids)}).All(&held)
 		if err != nil {
 			return fmt.Errorf("looking up identities: %w", err)
 		}
 	}
-	b.owners = make(map[string]string, len(owned))
-	for _, id := range owned {
-		b.owners[ownerKey(id.Kind, id.Identifier)] = id.Contact
-		if c := byID[id.Contact]; c != nil {
-			c.idents = append(c.idents, id)
+	b.idents = make(map[string]*identity, len(held)+2*len(rows))
+	for _, it := range held {
+		b.hold(it)
+		if c := byID[it.Contact]; c != nil {
+			c.idents = append(c.idents, it)
 		}
 	}
 	return nil
@@ -244,274 +302,279 @@ func (w *writer) applyRow(b *batch, r *row) error {
 	}
 }
 
-// claim checks that identifier (kind) is free or already contactID's.
-func (b *batch) claim(kind, identifier, contactID, label string) string {
-	if owner := b.owners[ownerKey(kind, identifier)]; owner != "" && owner != contactID {
-		return fmt.Sprintf("%s %s belongs to another contact (%s); merge the two contacts or fix the number", label, identifier, owner)
-	}
-	return ""
-}
-
 func (w *writer) create(b *batch, r *row) error {
-	id := r.id
-	if id == "" {
-		id = w.newID()
+	after := r.c
+	after.ID = r.id
+	if after.ID == "" {
+		after.ID = w.newID()
 	}
-	var ids []*identity
-	add := func(kind, identifier string, fromPhone bool) {
-		ids = append(ids, &identity{ID: w.newID(), Contact: id, Kind: kind, Identifier: identifier, FromPhone: fromPhone, isNew: true})
+	c := &stored{ID: after.ID}
+	if why := w.planIdentities(b, r, c, ""); why != "" {
+		r.reject = why
+		return nil
 	}
-	if r.phone != "" {
-		add("sms", r.phone, true)
-		if r.whatsapp == "" {
-			add("whatsapp", r.phone, true)
-		}
-	}
-	if r.whatsapp != "" {
-		add("whatsapp", r.whatsapp, false)
-	}
-	if r.telegram != "" {
-		add("telegram", r.telegram, false)
-	}
-	for _, it := range ids {
-		if why := b.claim(it.Kind, it.Identifier, id, label(it)); why != "" {
-			r.reject = why
-			return nil
-		}
-	}
-	if why := w.consent(r, ids); why != "" {
+	if why := w.consent(r, c.idents); why != "" {
 		r.reject = why
 		return nil
 	}
 	if _, err := b.insContact.Bind(dbx.Params{
-		"id": id, "first_name": r.firstName, "last_name": r.lastName, "phone": r.phone, "email": r.email,
-		"language": r.language, "country": r.country, "timezone": r.timezone,
+		"id": after.ID, "first_name": after.FirstName, "last_name": after.LastName, "phone": after.Phone, "email": after.Email,
+		"language": after.Language, "country": after.Country, "timezone": after.Timezone,
 		"tags": r.tagsJSON, "fields": r.fieldsJSON, "now": b.now,
 	}).Execute(); err != nil {
-		return fmt.Errorf("creating contact %s: %w", id, err)
+		return fmt.Errorf("creating contact %s: %w", after.ID, err)
 	}
-	if err := w.writeIdentities(b, ids); err != nil {
+	b.evs = append(b.evs, contacts.ChangeEvents(nil, after, w.actor)...)
+	if err := w.writeIdentities(b, c.idents); err != nil {
 		return err
 	}
 	w.counts.Created++
-	b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "contact.created", Contact: id, Actor: w.actor})
-	if len(r.tags) > 0 {
-		b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "tag.added", Contact: id, Actor: w.actor, Payload: map[string]any{"tags": r.tags}})
-	}
 	return nil
 }
 
-func label(it *identity) string {
-	switch {
-	case it.Kind == "telegram":
-		return "telegram chat id"
-	case it.FromPhone:
-		return "phone"
-	default:
-		return "whatsapp number"
+// planIdentities sets c's WhatsApp and Telegram identities from the row,
+// then lets the shared phone rules (contacts.PlanPhoneIdentities) decide the
+// identities that follow phone; oldPhone is c's phone before the row. It
+// returns a reason to reject the row, or "".
+func (w *writer) planIdentities(b *batch, r *row, c *stored, oldPhone string) string {
+	find := func(kind string) *identity {
+		for _, it := range c.idents {
+			if it.Kind == kind && !it.deleted {
+				return it
+			}
+		}
+		return nil
 	}
-}
-
-// consent applies the row's opt_in to identities (marking changed ones
-// dirty); it returns a reason to reject the row, or "".
-func (w *writer) consent(r *row, ids []*identity) string {
-	if r.consent == consentNone {
+	set := func(kind, identifier string) string {
+		if owner := b.conflict(kind, identifier, c.ID); owner != "" {
+			return conflictText(kind, kind, identifier, owner)
+		}
+		if it := find(kind); it != nil {
+			w.move(it, identifier, false)
+			return ""
+		}
+		c.idents = append(c.idents, &identity{ID: w.newID(), Contact: c.ID, Kind: kind, Identifier: identifier, isNew: true})
 		return ""
 	}
-	if len(ids) == 0 {
-		return "opt_in needs a phone, whatsapp or telegram to apply to; this contact has none"
-	}
-	state := map[int]string{consentIn: "opted_in", consentOut: "opted_out"}[r.consent]
-	at := r.consentAt
-	if at == "" {
-		at = types.NowDateTime().String()
-	}
-	wording := w.req.ConsentWording
-	if wording == "" {
-		wording = DefaultWording(w.req.Filename, r.consent == consentIn)
-	}
-	for _, it := range ids {
-		if it.Consent == state {
-			continue // keep the evidence already recorded for this state
+	if r.whatsapp != "" {
+		if why := set(contacts.KindWhatsApp, r.whatsapp); why != "" {
+			return why
 		}
-		it.Consent, it.ConsentAt, it.Source, it.Wording, it.dirty = state, at, w.req.ConsentSource, wording, true
+	}
+	if r.telegram != "" {
+		if why := set(contacts.KindTelegram, r.telegram); why != "" {
+			return why
+		}
+	}
+	phone := r.c.Phone
+	if phone == "" || phone == oldPhone {
+		return ""
+	}
+	ids := make([]contacts.Identity, 0, len(c.idents)+2)
+	for _, it := range c.idents {
+		if !it.deleted {
+			ids = append(ids, it.shared())
+		}
+	}
+	for _, kind := range contacts.PhoneKinds {
+		if it := b.idents[identKey(kind, phone)]; it != nil && it.Contact != c.ID {
+			ids = append(ids, it.shared())
+		}
+	}
+	plan, err := contacts.PlanPhoneIdentities(c.ID, phone, ids)
+	var conflict *contacts.IdentityConflictError
+	if errors.As(err, &conflict) {
+		return conflictText("phone", conflict.Kind, conflict.Identifier, conflict.Contact)
+	}
+	byID := make(map[string]*identity, len(c.idents))
+	for _, it := range c.idents {
+		byID[it.ID] = it
+	}
+	for _, d := range plan.Delete {
+		if it := byID[d.ID]; it != nil {
+			it.deleted = true
+		}
+	}
+	for _, m := range plan.Move {
+		if it := byID[m.ID]; it != nil {
+			w.move(it, m.Identifier, true)
+		}
+	}
+	for _, n := range plan.Create {
+		c.idents = append(c.idents, &identity{ID: w.newID(), Contact: c.ID, Kind: n.Kind, Identifier: n.Identifier, FromPhone: true, isNew: true})
 	}
 	return ""
 }
 
+// move changes an identity's identifier, remembering the row as loaded.
+func (w *writer) move(it *identity, identifier string, fromPhone bool) {
+	if it.Identifier == identifier && it.FromPhone == fromPhone {
+		return
+	}
+	if it.was == nil && !it.isNew {
+		was := *it
+		it.was = &was
+	}
+	it.Identifier, it.FromPhone = identifier, fromPhone
+}
+
+// consent applies the row's opt_in to ids with the shared consent rules;
+// an identity already in the requested state keeps the evidence it has, so
+// importing the same file again changes nothing. It returns a reason to
+// reject the row, or "".
+func (w *writer) consent(r *row, ids []*identity) string {
+	if r.consent == consentNone {
+		return ""
+	}
+	live := 0
+	for _, it := range ids {
+		if !it.deleted {
+			live++
+		}
+	}
+	if live == 0 {
+		return "opt_in needs a phone, whatsapp or telegram to apply to; this contact has none"
+	}
+	state := map[int]string{consentIn: contacts.ConsentOptedIn, consentOut: contacts.ConsentOptedOut}[r.consent]
+	wording := w.req.ConsentWording
+	if wording == "" {
+		wording = DefaultWording(w.req.Filename, r.consent == consentIn)
+	}
+	want := contacts.Consent{Status: state, At: r.consentAt, Source: w.req.ConsentSource, Wording: wording}
+	for _, it := range ids {
+		if it.deleted || it.Consent == state {
+			continue
+		}
+		before := contacts.Consent{Status: it.Consent, Source: it.Source, Wording: it.Wording}
+		if at, err := types.ParseDateTime(it.ConsentAt); err == nil {
+			before.At = at.Time()
+		}
+		got, changed, fe := contacts.ApplyConsentRules(before, want, w.now())
+		if len(fe) > 0 {
+			return "opt_in: " + fe.Error()
+		}
+		if !changed {
+			continue
+		}
+		at, _ := types.ParseDateTime(got.At)
+		it.Consent, it.ConsentAt, it.Source, it.Wording = got.Status, at.String(), got.Source, got.Wording
+		it.consentFrom = &before
+	}
+	return ""
+}
+
+// writeIdentities writes what the row changed on ids and queues their
+// events with the identity hook's shapes.
 func (w *writer) writeIdentities(b *batch, ids []*identity) error {
 	for _, it := range ids {
-		p := dbx.Params{"id": it.ID, "identifier": it.Identifier, "from_phone": it.FromPhone, "consent": it.Consent,
-			"consent_at": it.ConsentAt, "source": it.Source, "wording": it.Wording, "now": b.now}
 		var err error
 		switch {
+		case it.deleted && !it.isNew:
+			_, err = b.delIdent.Bind(dbx.Params{"id": it.ID}).Execute()
+			delete(b.idents, identKey(it.Kind, it.Identifier))
+			b.evs = append(b.evs, events.Event{Type: contacts.EventIdentityRemoved, Contact: it.Contact, Subject: it.ID, Payload: it.snapshot(), Actor: w.actor})
+		case it.deleted:
 		case it.isNew:
-			p["contact"], p["kind"] = it.Contact, it.Kind
-			_, err = b.insIdent.Bind(p).Execute()
-		case it.dirty:
-			_, err = b.updIdent.Bind(p).Execute()
+			_, err = b.insIdent.Bind(dbx.Params{"id": it.ID, "contact": it.Contact, "kind": it.Kind, "identifier": it.Identifier,
+				"from_phone": it.FromPhone, "consent": it.Consent, "consent_at": it.ConsentAt, "source": it.Source, "wording": it.Wording, "now": b.now}).Execute()
+			b.hold(it)
+			b.evs = append(b.evs, events.Event{Type: contacts.EventIdentityAdded, Contact: it.Contact, Subject: it.ID, Payload: it.snapshot(), Actor: w.actor})
+		case it.was != nil || it.consentFrom != nil:
+			_, err = b.updIdent.Bind(dbx.Params{"id": it.ID, "identifier": it.Identifier, "from_phone": it.FromPhone, "consent": it.Consent,
+				"consent_at": it.ConsentAt, "source": it.Source, "wording": it.Wording, "moved": it.was != nil, "now": b.now}).Execute()
+			if it.was != nil && it.was.Identifier != it.Identifier {
+				delete(b.idents, identKey(it.Kind, it.was.Identifier))
+				b.hold(it)
+				b.evs = append(b.evs,
+					events.Event{Type: contacts.EventIdentityRemoved, Contact: it.Contact, Subject: it.ID, Payload: it.was.snapshot(), Actor: w.actor},
+					events.Event{Type: contacts.EventIdentityAdded, Contact: it.Contact, Subject: it.ID, Payload: it.snapshot(), Actor: w.actor})
+			}
 		default:
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("writing the %s identity %s: %w", it.Kind, it.Identifier, err)
 		}
-		if it.was != "" && it.was != it.Identifier {
-			delete(b.owners, ownerKey(it.Kind, it.was)) // freed for later rows
+		if it.consentFrom != nil && !it.deleted {
+			b.evs = append(b.evs, consentEvent(it, w.actor))
 		}
-		b.owners[ownerKey(it.Kind, it.Identifier)] = it.Contact
 	}
 	return nil
 }
 
-func (w *writer) update(b *batch, r *row, c *stored) error {
-	var changed []string
-	set := func(name string, dst *string, v string) {
-		if v != "" && v != *dst {
-			*dst = v
-			changed = append(changed, name)
-		}
+// consentEvent is the consent.changed event the identity hook records.
+func consentEvent(it *identity, actor string) events.Event {
+	p := it.snapshot()
+	before := *it.consentFrom
+	p["from"], p["to"], p["source"], p["wording"] = before.Status, it.Consent, it.Source, it.Wording
+	if at, err := types.ParseDateTime(it.ConsentAt); err == nil {
+		p["at"] = at.Time().UTC().Format(time.RFC3339)
 	}
-	oldPhone := c.Phone
-	set("first_name", &c.FirstName, r.firstName)
-	set("last_name", &c.LastName, r.lastName)
-	set("phone", &c.Phone, r.phone)
-	set("email", &c.Email, r.email)
-	set("language", &c.Language, r.language)
-	set("country", &c.Country, r.country)
-	set("timezone", &c.Timezone, r.timezone)
+	if before.Status != "" {
+		p["previous"] = before
+	}
+	return events.Event{Type: contacts.EventConsentChanged, Contact: it.Contact, Subject: it.ID, Payload: p, Actor: actor}
+}
 
-	var tags []string
-	if c.TagsJSON != nil {
-		_ = json.Unmarshal([]byte(*c.TagsJSON), &tags)
+func (w *writer) update(b *batch, r *row, c *stored) error {
+	before := c.contact()
+	after := before
+	after.Tags = append([]string{}, before.Tags...)
+	after.Fields = make(map[string]any, len(before.Fields)+len(r.c.Fields))
+	for k, v := range before.Fields {
+		after.Fields[k] = v
 	}
-	var added []string
-	for _, t := range r.tags {
-		if !contains(tags, t) {
-			tags = append(tags, t)
-			added = append(added, t)
+	for _, a := range contacts.Attributes {
+		if v := r.c.Attr(a); v != "" {
+			after.SetAttr(a, v)
 		}
 	}
-	if len(tags) > contacts.MaxTagsPerContact {
-		r.reject = fmt.Sprintf("the contact would have %d tags; the maximum is %d", len(tags), contacts.MaxTagsPerContact)
+	for _, t := range r.c.Tags {
+		if !contains(after.Tags, t) {
+			after.Tags = append(after.Tags, t)
+		}
+	}
+	if len(after.Tags) > contacts.MaxTagsPerContact {
+		r.reject = fmt.Sprintf("the contact would have %d tags; the maximum is %d", len(after.Tags), contacts.MaxTagsPerContact)
 		return nil
 	}
-	if len(added) > 0 {
-		changed = append(changed, "tags")
+	for k, v := range r.c.Fields {
+		after.Fields[k] = v
 	}
-	fields := map[string]any{}
-	if c.FieldJSON != nil {
-		_ = json.Unmarshal([]byte(*c.FieldJSON), &fields)
-	}
-	fieldsChanged := false
-	for k, v := range r.fields {
-		if old, ok := fields[k]; !ok || old != v {
-			fields[k] = v
-			fieldsChanged = true
-		}
-	}
-	if fieldsChanged {
-		changed = append(changed, "fields")
-	}
-
-	idsChanged, why := w.updateIdentities(b, r, c, oldPhone)
-	if why == "" {
-		why = w.consent(r, c.idents)
-	}
-	if why != "" {
+	if why := w.planIdentities(b, r, c, before.Phone); why != "" {
 		r.reject = why
 		return nil
 	}
+	if why := w.consent(r, c.idents); why != "" {
+		r.reject = why
+		return nil
+	}
+	evs := contacts.ChangeEvents(&before, after, w.actor)
+	identsChanged := false
 	for _, it := range c.idents {
-		if it.isNew || it.dirty {
-			idsChanged = true
+		if it.isNew || it.deleted || it.was != nil || it.consentFrom != nil {
+			identsChanged = true
 		}
 	}
-	if idsChanged {
-		changed = append(changed, "identities")
-	}
-	if len(changed) == 0 {
+	if len(evs) == 0 && !identsChanged {
 		w.counts.Unchanged++
 		return nil
 	}
-	if _, err := b.updContact.Bind(dbx.Params{
-		"id": c.ID, "first_name": c.FirstName, "last_name": c.LastName, "phone": c.Phone, "email": c.Email,
-		"language": c.Language, "country": c.Country, "timezone": c.Timezone,
-		"tags": jsonText(tags, len(tags) == 0 && c.TagsJSON == nil), "fields": jsonText(fields, len(fields) == 0 && c.FieldJSON == nil), "now": b.now,
-	}).Execute(); err != nil {
-		return fmt.Errorf("updating contact %s: %w", c.ID, err)
+	if len(evs) > 0 {
+		if _, err := b.updContact.Bind(dbx.Params{
+			"id": c.ID, "first_name": after.FirstName, "last_name": after.LastName, "phone": after.Phone, "email": after.Email,
+			"language": after.Language, "country": after.Country, "timezone": after.Timezone,
+			"tags": jsonText(after.Tags), "fields": jsonText(after.Fields), "now": b.now,
+		}).Execute(); err != nil {
+			return fmt.Errorf("updating contact %s: %w", c.ID, err)
+		}
+		b.evs = append(b.evs, evs...)
 	}
 	if err := w.writeIdentities(b, c.idents); err != nil {
 		return err
 	}
 	w.counts.Updated++
-	b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "contact.updated", Contact: c.ID, Actor: w.actor, Payload: map[string]any{"changed": changed}})
-	if len(added) > 0 {
-		b.evs = append(b.evs, events.Event{ID: w.newID(), Type: "tag.added", Contact: c.ID, Actor: w.actor, Payload: map[string]any{"tags": added}})
-	}
 	return nil
-}
-
-// updateIdentities moves the phone-following identities to a new phone,
-// sets the WhatsApp and Telegram identities the row names, and checks that
-// every identifier is free. It reports whether an identifier changed.
-func (w *writer) updateIdentities(b *batch, r *row, c *stored, oldPhone string) (bool, string) {
-	find := func(kind string) *identity {
-		for _, it := range c.idents {
-			if it.Kind == kind {
-				return it
-			}
-		}
-		return nil
-	}
-	changed := false
-	move := func(it *identity, identifier string, fromPhone bool) {
-		if it.Identifier != identifier || it.FromPhone != fromPhone {
-			if it.was == "" {
-				it.was = it.Identifier
-			}
-			it.Identifier, it.FromPhone, it.dirty = identifier, fromPhone, true
-			changed = true
-		}
-	}
-	add := func(kind, identifier string, fromPhone bool) {
-		c.idents = append(c.idents, &identity{ID: w.newID(), Contact: c.ID, Kind: kind, Identifier: identifier, FromPhone: fromPhone, isNew: true})
-		changed = true
-	}
-	if r.phone != "" && r.phone != oldPhone {
-		if sms := find("sms"); sms == nil {
-			add("sms", r.phone, true)
-		} else if sms.FromPhone || sms.Identifier == oldPhone {
-			move(sms, r.phone, true)
-		}
-		if wa := find("whatsapp"); wa == nil && r.whatsapp == "" {
-			add("whatsapp", r.phone, true)
-		} else if wa != nil && wa.FromPhone && r.whatsapp == "" {
-			move(wa, r.phone, true)
-		}
-	}
-	if r.whatsapp != "" {
-		if wa := find("whatsapp"); wa == nil {
-			add("whatsapp", r.whatsapp, false)
-		} else if wa.Identifier != r.whatsapp {
-			move(wa, r.whatsapp, false)
-		}
-	}
-	if r.telegram != "" {
-		if tg := find("telegram"); tg == nil {
-			add("telegram", r.telegram, false)
-		} else {
-			move(tg, r.telegram, false)
-		}
-	}
-	for _, it := range c.idents {
-		if it.isNew || it.dirty {
-			if why := b.claim(it.Kind, it.Identifier, c.ID, label(it)); why != "" {
-				return false, why
-			}
-		}
-	}
-	return changed, ""
 }
 
 func contains(list []string, s string) bool {

@@ -64,7 +64,7 @@ func TestOptInValues(t *testing.T) {
 			t.Errorf("optIn(%q) = %d, %v", v, got, err)
 		}
 	}
-	if _, at, _ := optIn("15/03/2024"); !strings.HasPrefix(at, "2024-03-15 00:00:00") {
+	if _, at, _ := optIn("15/03/2024"); !at.Equal(time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("date %q", at)
 	}
 	for _, v := range []string{"maybe", "2999-01-01"} {

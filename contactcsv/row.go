@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pocketbase/pocketbase/tools/types"
-
 	"pregon/contacts"
 	"pregon/csvfile"
 )
@@ -21,7 +19,7 @@ const (
 	consentOut
 )
 
-// row is one data record, normalized by a worker. Empty strings mean "the
+// row is one data record, normalized by a worker. Empty values mean "the
 // file says nothing": an import never clears a stored value.
 type row struct {
 	line   int
@@ -29,22 +27,23 @@ type row struct {
 	reject string // why the row is rejected, when it is
 
 	key string // the normalized identifier value; "" for a new contact by id
+	id  string // the id column, when importing by id
 
-	id, firstName, lastName, phone, email, language, country, timezone string
-	whatsapp, telegram                                                 string
-
-	tags   []string       // row tags then form tags, normalized
-	fields map[string]any // coerced custom field values
-	// tagsJSON and fieldsJSON are tags and fields as stored for a new
+	// c holds what the row says, normalized by the shared contact rules
+	// (contacts.Normalize): attributes, tags (the row's then the form's),
+	// custom fields.
+	c                  contacts.Contact
+	whatsapp, telegram string // normalized identifiers (contacts.NormalizeIdentifier)
+	// tagsJSON and fieldsJSON are c's tags and fields as stored for a new
 	// contact, encoded by the worker to spare the writer.
-	tagsJSON, fieldsJSON any
+	tagsJSON, fieldsJSON string
 
 	consent   int
-	consentAt string // DateTime string; "" means the import time
+	consentAt time.Time // zero means the import time
 }
 
-// normalizer turns records into rows with the shared contact rules. It is
-// read-only after construction, so workers share it.
+// normalizer turns records into rows. It is read-only after construction,
+// so workers share it.
 type normalizer struct {
 	h        Header
 	defs     contacts.FieldDefs
@@ -57,8 +56,6 @@ type normalizer struct {
 var (
 	sciNumber    = regexp.MustCompile(`^[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+$`)
 	contactID    = regexp.MustCompile(`^[a-z0-9]{15}$`)
-	telegramID   = regexp.MustCompile(`^-?[0-9]{1,20}$`)
-	waUserID     = regexp.MustCompile(`^[A-Za-z]{2}\.[A-Za-z0-9_-]{1,64}$`)
 	maxNameRunes = 200
 )
 
@@ -76,70 +73,45 @@ func (n *normalizer) normalize(rec csvfile.Record) row {
 
 func (n *normalizer) fill(r *row, f []string) error {
 	h := &n.h
-	var err error
-	if v := h.get(f, colFirstName); v != "" {
-		if r.firstName, err = name("first_name", v); err != nil {
-			return err
-		}
+	c := contacts.Contact{
+		FirstName: h.get(f, colFirstName), LastName: h.get(f, colLastName), Email: h.get(f, colEmail),
+		Phone: h.get(f, colPhone), Language: h.get(f, colLanguage), Country: h.get(f, colCountry),
+		Timezone: h.get(f, colTimezone), Tags: append(contacts.SplitTags(h.get(f, colTags)), n.formTags...),
 	}
-	if v := h.get(f, colLastName); v != "" {
-		if r.lastName, err = name("last_name", v); err != nil {
-			return err
-		}
-	}
-	if v := h.get(f, colPhone); v != "" {
-		if r.phone, err = contacts.NormalizePhone(v, n.region); err != nil {
-			return scientific(v, err)
-		}
-	}
-	if v := h.get(f, colEmail); v != "" {
-		if r.email, err = contacts.NormalizeEmail(v); err != nil {
-			return fmt.Errorf("email: %w", err)
-		}
-	}
-	if v := h.get(f, colLanguage); v != "" {
-		if r.language, err = contacts.NormalizeLanguage(v); err != nil {
-			return err
-		}
-	}
-	if v := h.get(f, colCountry); v != "" {
-		if r.country, err = contacts.NormalizeCountry(v); err != nil {
-			return err
-		}
-	}
-	if v := h.get(f, colTimezone); v != "" {
-		if r.timezone, err = contacts.NormalizeTimezone(v); err != nil {
-			return err
-		}
-	}
-	if v := h.get(f, colWhatsApp); v != "" {
-		if waUserID.MatchString(v) {
-			r.whatsapp = v // a WhatsApp user id without a phone
-		} else if r.whatsapp, err = contacts.NormalizePhone(v, n.region); err != nil {
-			return fmt.Errorf("whatsapp: %w", scientific(v, err))
-		}
-	}
-	if v := h.get(f, colTelegram); v != "" {
-		if !telegramID.MatchString(v) {
-			return fmt.Errorf("telegram %q is not a Telegram chat id; use the numeric id (e.g. 123456789)", v)
-		}
-		r.telegram = v
-	}
-	if v := h.get(f, colTags); v != "" || len(n.formTags) > 0 {
-		if r.tags, err = contacts.NormalizeTags(append(contacts.SplitTags(v), n.formTags...)); err != nil {
-			return err
+	for _, name := range []string{"first_name", "last_name"} {
+		if utf8.RuneCountInString(c.Attr(name)) > maxNameRunes {
+			return fmt.Errorf("%s is longer than %d characters", name, maxNameRunes)
 		}
 	}
 	if len(h.fields) > 0 {
-		vals := make(map[string]any, len(h.fields))
+		c.Fields = make(map[string]any, len(h.fields))
 		for _, fc := range h.fields {
 			if fc.idx < len(f) {
 				if v := unescape(strings.TrimSpace(f[fc.idx])); v != "" {
-					vals[fc.key] = v
+					c.Fields[fc.key] = v
 				}
 			}
 		}
-		if r.fields, err = n.defs.Validate(vals, n.region); err != nil {
+	}
+	rawPhone := c.Phone
+	if fe := contacts.Normalize(&c, n.defs, n.region); len(fe) > 0 {
+		if _, bad := fe["phone"]; bad && sciNumber.MatchString(rawPhone) {
+			fe["phone"] = scientific(rawPhone)
+		}
+		return fe
+	}
+	r.c = c
+	var err error
+	if v := h.get(f, colWhatsApp); v != "" {
+		if r.whatsapp, err = contacts.NormalizeIdentifier(contacts.KindWhatsApp, v, n.region); err != nil {
+			if sciNumber.MatchString(v) {
+				return fmt.Errorf("whatsapp: %s", scientific(v))
+			}
+			return err
+		}
+	}
+	if v := h.get(f, colTelegram); v != "" {
+		if r.telegram, err = contacts.NormalizeIdentifier(contacts.KindTelegram, v, n.region); err != nil {
 			return err
 		}
 	}
@@ -148,7 +120,7 @@ func (n *normalizer) fill(r *row, f []string) error {
 			return err
 		}
 	}
-	r.tagsJSON, r.fieldsJSON = jsonText(r.tags, len(r.tags) == 0), jsonText(r.fields, len(r.fields) == 0)
+	r.tagsJSON, r.fieldsJSON = jsonText(c.Tags), jsonText(c.Fields)
 	return n.identify(r, f)
 }
 
@@ -156,11 +128,11 @@ func (n *normalizer) fill(r *row, f []string) error {
 func (n *normalizer) identify(r *row, f []string) error {
 	switch n.ident {
 	case ByPhone:
-		if r.key = r.phone; r.key == "" {
+		if r.key = r.c.Phone; r.key == "" {
 			return fmt.Errorf("phone is empty; it is the identifier of this import")
 		}
 	case ByEmail:
-		if r.key = r.email; r.key == "" {
+		if r.key = r.c.Email; r.key == "" {
 			return fmt.Errorf("email is empty; it is the identifier of this import")
 		}
 	case ByID:
@@ -181,52 +153,35 @@ func (n *normalizer) identify(r *row, f []string) error {
 // scientific explains a phone that a spreadsheet turned into a number in
 // scientific notation (5.21551E+12): its digits are lost, only the user can
 // restore them.
-func scientific(v string, err error) error {
-	if sciNumber.MatchString(v) {
-		return fmt.Errorf("phone %q was turned into a number by the spreadsheet and lost its digits; format the column as Text and type the numbers again", v)
-	}
-	return err
-}
-
-func name(col, v string) (string, error) {
-	if utf8.RuneCountInString(v) > maxNameRunes {
-		return "", fmt.Errorf("%s is longer than %d characters", col, maxNameRunes)
-	}
-	return v, nil
+func scientific(v string) string {
+	return fmt.Sprintf("phone %q was turned into a number by the spreadsheet and lost its digits; format the column as Text and type the numbers again", v)
 }
 
 // optIn reads an opt_in cell: yes / no (English or Spanish) or the date the
 // contact opted in.
-func optIn(v string) (int, string, error) {
+func optIn(v string) (int, time.Time, error) {
 	switch strings.ToLower(v) {
 	case "yes", "y", "true", "1", "si", "sí", "s", "x", "opted_in":
-		return consentIn, "", nil
+		return consentIn, time.Time{}, nil
 	case "no", "n", "false", "0", "opted_out":
-		return consentOut, "", nil
+		return consentOut, time.Time{}, nil
 	}
 	t, err := contacts.ParseDate(v)
 	if err != nil {
-		return 0, "", fmt.Errorf("opt_in %q is not yes, no or a date (YYYY-MM-DD or DD/MM/YYYY)", v)
+		return 0, time.Time{}, fmt.Errorf("opt_in %q is not yes, no or a date (YYYY-MM-DD or DD/MM/YYYY)", v)
 	}
 	if t.After(time.Now().Add(24 * time.Hour)) {
-		return 0, "", fmt.Errorf("opt_in %q is a date in the future", v)
+		return 0, time.Time{}, fmt.Errorf("opt_in %q is a date in the future", v)
 	}
-	dt, err := types.ParseDateTime(t.UTC())
-	if err != nil {
-		return 0, "", fmt.Errorf("opt_in %q: %w", v, err)
-	}
-	return consentIn, dt.String(), nil
+	return consentIn, t.UTC(), nil
 }
 
-// jsonText encodes tags or fields the way PocketBase stores JSON fields;
-// empty stays NULL, as for a record saved without the field.
-func jsonText(v any, empty bool) any {
-	if empty {
-		return nil
-	}
+// jsonText encodes tags or fields the way the contact rules store them:
+// always a list or an object, never NULL.
+func jsonText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil
+		return "null"
 	}
 	return string(b)
 }

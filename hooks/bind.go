@@ -12,6 +12,9 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
+	"pregon/channels/telegram"
+	"pregon/channels/twilio"
+	"pregon/channels/whatsapp"
 	"pregon/channelstore"
 	"pregon/clock"
 	"pregon/contactcsv"
@@ -89,11 +92,19 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindContacts(env)
+	bindContactFields(env)
+	bindContactRoutes(env)
+	bindRoleGuards(env)
 	bindImports(env)
 	return env
 }
 
 // DefaultRegistry returns the registry of every built-in channel type.
 func DefaultRegistry() *channels.Registry {
-	return channels.NewRegistry()
+	r := channels.NewRegistry()
+	whatsapp.Register(r)
+	telegram.Register(r)
+	twilio.Register(r)
+	return r
 }

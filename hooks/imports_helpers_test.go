@@ -175,7 +175,7 @@ func noImportLeft(t testing.TB, app *tests.TestApp, _ *http.Response) {
 	}
 }
 
-// seedContact creates a contact through raw SQL as an import would, with
+// seedContact creates a contact through the contacts hook, which gives it
 // its phone identities.
 func seedContact(t testing.TB, app core.App, id, first, phone, email string) {
 	t.Helper()
@@ -187,19 +187,5 @@ func seedContact(t testing.TB, app core.App, id, first, phone, email string) {
 	r.Set("email", email)
 	if err := app.Save(r); err != nil {
 		t.Fatal(err)
-	}
-	if phone == "" {
-		return
-	}
-	icol, _ := app.FindCollectionByNameOrId("contact_identities")
-	for _, k := range []string{"sms", "whatsapp"} {
-		i := core.NewRecord(icol)
-		i.Set("contact", id)
-		i.Set("kind", k)
-		i.Set("identifier", phone)
-		i.Set("from_phone", true)
-		if err := app.Save(i); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

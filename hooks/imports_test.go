@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -267,7 +268,7 @@ func TestImportRejectsRowsAndListsThem(t *testing.T) {
 			"\uFEFFline,reason,email,phone,opt_in,field:puntos,notes\n",
 			`3,"phone ""12ab"" contains 'a'`,
 			"4,duplicate of line 2 (same email ana@tienda.mx)",
-			"5,phone +525587654321 belongs to another contact (berthaaaaaaaaaa)",
+			"5,phone +525587654321 is already the sms identity of contact berthaaaaaaaaaa",
 			`6,"opt_in ""maybe"" is not yes, no or a date`,
 			`7,"custom field ""puntos"" (number): ""muchos"" is not a number`,
 			"8,\"opt_in needs a phone, whatsapp or telegram",
@@ -406,16 +407,20 @@ func TestImportWritesEvents(t *testing.T) {
 	for _, e := range evs {
 		types = append(types, e.Type)
 	}
-	if strings.Join(types, " ") != "contact.created tag.added contact.created import.completed" {
+	// The same events the contacts hook records for the same writes.
+	if strings.Join(types, " ") != "contact.created tag.added identity.added identity.added contact.created identity.added identity.added import.completed" {
 		t.Fatalf("events %v", types)
 	}
-	if evs[1].Payload != `{"tags":["vip"]}` || evs[3].Subject != rec.Id || !strings.Contains(evs[3].Payload, `"created_count":2`) {
+	if evs[0].Payload != `{"phone":"+525511112222"}` || evs[1].Payload != `{"tag":"vip"}` ||
+		!strings.Contains(evs[2].Payload, `"from_phone":true,"identifier":"+525511112222","identity":"`+evs[2].Subject+`","kind":"sms"`) ||
+		evs[7].Subject != rec.Id || !strings.Contains(evs[7].Payload, `"created_count":2`) {
 		t.Fatalf("payloads %+v", evs)
 	}
 	importFile(t, a, "ev2.csv", "phone,first_name,tags\n55 3333 4444,Luz,nuevo\n", contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
-	var payload string
-	if err := a.DB().NewQuery("SELECT payload FROM events WHERE type = 'contact.updated'").Row(&payload); err != nil || payload != `{"changed":["first_name","tags"]}` {
-		t.Fatalf("contact.updated payload %q %v", payload, err)
+	var payloads []string
+	if err := a.DB().NewQuery("SELECT type || ' ' || payload FROM events WHERE type IN ('contact.updated', 'tag.added') ORDER BY rowid").Column(&payloads); err != nil ||
+		strings.Join(payloads, "|") != `tag.added {"tag":"vip"}|contact.updated {"changes":{"first_name":{"from":"","to":"Luz"}}}|tag.added {"tag":"nuevo"}` {
+		t.Fatalf("update events %q %v", payloads, err)
 	}
 }
 
@@ -720,4 +725,59 @@ func TestImportAmbiguousMatchesAskForAnID(t *testing.T) {
 	wantCounts(t, rec, 1, 0, 1, 0, 0, 0)
 	rec = importFile(t, a, "new.csv", "email\nnueva@tienda.mx\nDUP@tienda.mx\n", contactcsv.Request{Mode: contactcsv.AddOnly, Identifier: contactcsv.ByEmail})
 	wantCounts(t, rec, 2, 1, 0, 0, 1, 0)
+}
+
+// An imported contact is stored, and recorded in the event log, exactly as
+// the contacts hook stores and records the same contact saved through the
+// API or app.Save.
+func TestImportWritesWhatTheContactsHookWrites(t *testing.T) {
+	a := newImportApp(t)
+	fc, _ := a.FindCollectionByNameOrId("contact_fields")
+	f := core.NewRecord(fc)
+	f.Set("key", "puntos")
+	f.Set("label", "Puntos")
+	f.Set("type", "number")
+	if err := a.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	col, _ := a.FindCollectionByNameOrId("contacts")
+	viaHook := core.NewRecord(col)
+	viaHook.Set("first_name", " Ana ")
+	viaHook.Set("phone", "55 1111 2222")
+	viaHook.Set("email", "Ana@Tienda.mx")
+	viaHook.Set("country", "mx")
+	viaHook.Set("tags", []string{"VIP", "lima"})
+	viaHook.Set("fields", map[string]any{"puntos": "12,5"})
+	if err := a.Save(viaHook); err != nil {
+		t.Fatal(err)
+	}
+	rec := importFile(t, a, "same.csv", "phone,first_name,email,country,tags,field:puntos\n55 3333 4444, Ana ,Ana@Tienda2.mx,mx,\"VIP, lima\",\"12,5\"\n",
+		contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
+	wantCounts(t, rec, 1, 1, 0, 0, 0, 0)
+	imported, _ := a.FindFirstRecordByData("contacts", "phone", "+525533334444")
+
+	row := func(id string) string {
+		var s string
+		a.DB().NewQuery(`SELECT first_name || '|' || email || '|' || country || '|' || tags || '|' || fields || '|' ||
+			(SELECT group_concat(kind || ':' || from_phone || ':' || consent || ':' || last_inbound_at, ',') FROM
+				(SELECT * FROM contact_identities WHERE contact = {:id} ORDER BY kind))
+			FROM contacts WHERE id = {:id}`).Bind(dbx.Params{"id": id}).Row(&s)
+		return strings.NewReplacer("tienda2", "tienda").Replace(s)
+	}
+	if h, i := row(viaHook.Id), row(imported.Id); h != i {
+		t.Fatalf("stored differently:\nhook   %s\nimport %s", h, i)
+	}
+	evs := func(id string) string {
+		var list []string
+		a.DB().NewQuery(`SELECT type || ' ' || payload FROM events WHERE contact = {:id} ORDER BY rowid`).Bind(dbx.Params{"id": id}).Column(&list)
+		out := strings.Join(list, "\n")
+		out = strings.ReplaceAll(out, "tienda2", "tienda")
+		for _, r := range []string{viaHook.Id, imported.Id, "+525511112222", "+525533334444"} {
+			out = strings.ReplaceAll(out, r, "X")
+		}
+		return regexp.MustCompile(`"identity":"[a-z0-9]+"`).ReplaceAllString(out, `"identity":"I"`)
+	}
+	if h, i := evs(viaHook.Id), evs(imported.Id); h != i {
+		t.Fatalf("events differ:\nhook:\n%s\nimport:\n%s", h, i)
+	}
 }
