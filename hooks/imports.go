@@ -44,7 +44,10 @@ func bindImports(env *Env) {
 		g.GET("/contacts/export", func(e *core.RequestEvent) error { return exportContacts(env, e) })
 		g.GET("/imports/{id}", getImport)
 		g.GET("/imports/{id}/rejected.csv", getRejected)
-		if !env.Opts.NoWorkers {
+		// OnServe can fire more than once on one app (tests reuse an app across
+		// scenarios): one runner per app, or termination would wait forever
+		// for a runner whose cancel func was overwritten.
+		if !env.Opts.NoWorkers && stop == nil {
 			var ctx context.Context
 			ctx, stop = context.WithCancel(context.Background())
 			wg.Add(1)
@@ -68,6 +71,7 @@ func bindImports(env *Env) {
 		if stop != nil {
 			stop() // the import in hand stops after its batch and resumes on the next start
 			wg.Wait()
+			stop = nil
 		}
 		return e.Next()
 	})
