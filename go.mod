@@ -9,6 +9,7 @@ require (
 	github.com/pocketbase/pocketbase v0.36.8
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/text v0.35.0
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -18,6 +18,7 @@ import (
 	"pregon/channelstore"
 	"pregon/clock"
 	"pregon/contactcsv"
+	"pregon/outbox"
 	"pregon/secretbox"
 )
 
@@ -33,6 +34,8 @@ type Options struct {
 	// NoWorkers keeps background workers (outbox, imports, schedulers) from
 	// starting on serve; tests that drive them by hand set it.
 	NoWorkers bool
+	// Outbox tunes the send queue's dispatchers (backoff, batch sizes...).
+	Outbox outbox.Options
 }
 
 // Env is what every area of the app shares. It belongs to one app; there is
@@ -51,6 +54,9 @@ type Env struct {
 	// the contacts table aliased c, with dbx {:name} params. Set by the
 	// segments area; nil while segments are not available.
 	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
+
+	// Outbox queues outbound messages and runs the per-channel dispatchers.
+	Outbox *outbox.Manager
 }
 
 // Log returns the app's logger.
@@ -97,6 +103,9 @@ func Bind(app core.App, opts Options) *Env {
 	bindContactRoutes(env)
 	bindRoleGuards(env)
 	bindImports(env)
+	bindSegments(env)
+	bindOutbox(env)
+	bindMessages(env)
 	return env
 }
 

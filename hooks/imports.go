@@ -293,6 +293,10 @@ func exportContacts(env *Env, e *core.RequestEvent) error {
 			return e.NotFoundError("Contact segment not found: check the segment id.", nil)
 		}
 		where, params, err := env.SegmentWhere(e.App, seg)
+		var apiErr *router.ApiError
+		if errors.As(err, &apiErr) {
+			return apiErr // the segments area's own answer, already in the user's words
+		}
 		if err != nil {
 			return e.BadRequestError("The segment cannot be used: "+err.Error(), nil)
 		}

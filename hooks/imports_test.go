@@ -17,7 +17,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"pregon/contactcsv"
-	"pregon/internal/contactgen"
+	"pregon/internal/csvgen"
 	"pregon/internal/testapp"
 )
 
@@ -593,14 +593,20 @@ func TestExportSegment(t *testing.T) {
 	sc, _ := a.FindCollectionByNameOrId("segments")
 	seg := core.NewRecord(sc)
 	seg.Set("name", "Perú")
+	seg.Set("conditions", `{"groups":[{"conditions":[{"category":"country","operator":"is","value":"PE"}]}]}`)
 	if err := a.Save(seg); err != nil {
 		t.Fatal(err)
 	}
+	// The segments area's compiler, through the real endpoint.
 	get := func(name, url string, status int, want []string, after func(t testing.TB, app *tests.TestApp, res *http.Response)) {
 		hdr := map[string]string{"Authorization": a.manager}
 		(&tests.ApiScenario{Name: name, Method: http.MethodGet, URL: url, Headers: hdr, ExpectedStatus: status, ExpectedContent: want,
-			TestAppFactory: func(t testing.TB) *tests.TestApp { return a.TestApp }, DisableTestAppCleanup: true, AfterTestFunc: after}).Test(t)
+			NotExpectedContent: []string{"+525511112222"},
+			TestAppFactory:     func(t testing.TB) *tests.TestApp { return a.TestApp }, DisableTestAppCleanup: true, AfterTestFunc: after}).Test(t)
 	}
+	get("segment export through the segments compiler", "/api/pregon/contacts/export?segment="+seg.Id, 200, []string{"+51987654321"}, nil)
+	saved := a.env.SegmentWhere
+	a.env.SegmentWhere = nil
 	get("segments not available", "/api/pregon/contacts/export?segment="+seg.Id, 400, []string{"Segments are not available"}, nil)
 	a.env.SegmentWhere = func(app core.App, id string) (string, dbx.Params, error) {
 		return "c.country = {:cty}", dbx.Params{"cty": "PE"}, nil
@@ -611,6 +617,7 @@ func TestExportSegment(t *testing.T) {
 				t.Fatalf("Content-Disposition %q", cd)
 			}
 		})
+	a.env.SegmentWhere = saved
 	get("unknown segment", "/api/pregon/contacts/export?segment=nosuchsegment00", 404, []string{"segment not found"}, nil)
 	var buf bytes.Buffer
 	n, err := contactcsv.Export(context.Background(), a, &buf, contactcsv.ExportOptions{Where: "c.country = {:cty}", Params: dbx.Params{"cty": "PE"}})
@@ -624,11 +631,11 @@ func TestExportSegment(t *testing.T) {
 func TestImportManyChunksKeepsEveryRowInOrder(t *testing.T) {
 	a := newImportApp(t)
 	var b bytes.Buffer
-	if err := contactgen.Write(&b, 2600, 3); err != nil {
+	if err := csvgen.Write(&b, 2600, 3); err != nil {
 		t.Fatal(err)
 	}
 	fc, _ := a.FindCollectionByNameOrId("contact_fields")
-	for _, f := range contactgen.Fields {
+	for _, f := range csvgen.Fields {
 		r := core.NewRecord(fc)
 		r.Set("key", f.Key)
 		r.Set("label", f.Label)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
-	"pregon/internal/contactgen"
+	"pregon/internal/csvgen"
 )
 
 func init() { commands["import"] = benchImport }
@@ -40,7 +40,7 @@ func benchImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := contactgen.Write(f, *rows, 1); err != nil {
+	if err := csvgen.Write(f, *rows, 1); err != nil {
 		return err
 	}
 	f.Close()
@@ -104,7 +104,7 @@ func defineBenchFields(app core.App) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range contactgen.Fields {
+	for _, f := range csvgen.Fields {
 		if _, err := app.FindFirstRecordByData(col, "key", f.Key); err == nil {
 			continue
 		}

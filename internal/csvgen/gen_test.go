@@ -1,4 +1,4 @@
-package contactgen
+package csvgen
 
 import (
 	"bytes"

@@ -1,7 +1,7 @@
-// Package contactgen writes deterministic contact CSV files for benchmarks
+// Package csvgen writes deterministic contact CSV files for benchmarks
 // and tests: valid phones from several countries, names with accents, tags
 // and two custom fields.
-package contactgen
+package csvgen
 
 import (
 	"bufio"
