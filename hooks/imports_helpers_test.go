@@ -189,3 +189,20 @@ func seedContact(t testing.TB, app core.App, id, first, phone, email string) {
 		t.Fatal(err)
 	}
 }
+
+// defineField creates a custom field definition (options: a JSON list for
+// list fields, or "").
+func defineField(t testing.TB, app core.App, key, typ, options string) {
+	t.Helper()
+	col, _ := app.FindCollectionByNameOrId("contact_fields")
+	r := core.NewRecord(col)
+	r.Set("key", key)
+	r.Set("label", key)
+	r.Set("type", typ)
+	if options != "" {
+		r.Set("options", options)
+	}
+	if err := app.Save(r); err != nil {
+		t.Fatalf("defining custom field %s: %v", key, err)
+	}
+}

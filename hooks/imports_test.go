@@ -233,14 +233,7 @@ func importFile(t testing.TB, a *importApp, filename, content string, req contac
 func TestImportRejectsRowsAndListsThem(t *testing.T) {
 	a := newImportApp(t)
 	seedContact(t, a, "berthaaaaaaaaaa", "Bertha", "+525587654321", "")
-	fields, _ := a.FindCollectionByNameOrId("contact_fields")
-	f := core.NewRecord(fields)
-	f.Set("key", "puntos")
-	f.Set("label", "Puntos")
-	f.Set("type", "number")
-	if err := a.Save(f); err != nil {
-		t.Fatal(err)
-	}
+	defineField(t, a, "puntos", "number", "")
 	file := "email,phone,opt_in,field:puntos,notes\n" +
 		"ana@tienda.mx,55 1111 2222,yes,\"12,5\",ok\n" + // line 2: good
 		"luis@tienda.mx,12ab,,,\n" + // line 3: bad phone
@@ -499,16 +492,7 @@ func TestExportRoundTripsThroughImport(t *testing.T) {
 	a := newImportApp(t)
 	fc, _ := a.FindCollectionByNameOrId("contact_fields")
 	for _, f := range []struct{ key, typ, opts string }{{"puntos", "number", ""}, {"alta", "date", ""}, {"activo", "boolean", ""}, {"nivel", "list", `["oro","plata"]`}} {
-		r := core.NewRecord(fc)
-		r.Set("key", f.key)
-		r.Set("label", f.key)
-		r.Set("type", f.typ)
-		if f.opts != "" {
-			r.Set("options", f.opts)
-		}
-		if err := a.Save(r); err != nil {
-			t.Fatal(err)
-		}
+		defineField(t, a, f.key, f.typ, f.opts)
 	}
 	file := "phone,first_name,last_name,email,language,country,timezone,tags,whatsapp,telegram,opt_in,field:puntos,field:alta,field:activo,field:nivel\n" +
 		"55 1111 2222,=HYPERLINK(\"x\"),\"Peña, \"\"la\"\"\nGómez\",ana@tienda.mx,es-MX,mx,America/Mexico_City,\"vip, lima\",+51 987 654 321,123456789,2024-03-15,-12.5,31/12/2023,sí,Oro\n" +
@@ -634,18 +618,8 @@ func TestImportManyChunksKeepsEveryRowInOrder(t *testing.T) {
 	if err := csvgen.Write(&b, 2600, 3); err != nil {
 		t.Fatal(err)
 	}
-	fc, _ := a.FindCollectionByNameOrId("contact_fields")
 	for _, f := range csvgen.Fields {
-		r := core.NewRecord(fc)
-		r.Set("key", f.Key)
-		r.Set("label", f.Label)
-		r.Set("type", f.Type)
-		if f.Options != "" {
-			r.Set("options", f.Options)
-		}
-		if err := a.Save(r); err != nil {
-			t.Fatal(err)
-		}
+		defineField(t, a, f.Key, f.Type, f.Options)
 	}
 	// The last row repeats the first phone: found across all chunks.
 	first := strings.SplitN(strings.SplitN(b.String(), "\r\n", 3)[1], ",", 2)[0]
@@ -739,14 +713,7 @@ func TestImportAmbiguousMatchesAskForAnID(t *testing.T) {
 // API or app.Save.
 func TestImportWritesWhatTheContactsHookWrites(t *testing.T) {
 	a := newImportApp(t)
-	fc, _ := a.FindCollectionByNameOrId("contact_fields")
-	f := core.NewRecord(fc)
-	f.Set("key", "puntos")
-	f.Set("label", "Puntos")
-	f.Set("type", "number")
-	if err := a.Save(f); err != nil {
-		t.Fatal(err)
-	}
+	defineField(t, a, "puntos", "number", "")
 	col, _ := a.FindCollectionByNameOrId("contacts")
 	viaHook := core.NewRecord(col)
 	viaHook.Set("first_name", " Ana ")
