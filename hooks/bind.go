@@ -11,8 +11,11 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
+	"pregon/channels/sandbox"
+	"pregon/channels/webchat"
 	"pregon/channelstore"
 	"pregon/clock"
+	"pregon/inbound"
 	"pregon/secretbox"
 )
 
@@ -40,6 +43,10 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+	// Inbox stores verified webhook deliveries and processes them in order.
+	Inbox *inbound.Inbox
+	// webchat holds the web-chat endpoints' rate limiters.
+	webchat *webchatLimits
 }
 
 // Log returns the app's logger.
@@ -56,7 +63,8 @@ func Bind(app core.App, opts Options) *Env {
 	}
 	env := &Env{App: app, Box: opts.Box, Clock: opts.Clock, Registry: opts.Registry, Opts: opts}
 	env.Channels = channelstore.New(app, func() *secretbox.Box { return env.Box }, opts.Registry,
-		channels.Deps{Now: opts.Clock.Now})
+		channels.Deps{Now: opts.Clock.Now, Publish: env.Publish})
+	env.Inbox = newInbox(env)
 
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := e.Next(); err != nil {
@@ -81,10 +89,19 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindGeneratedSecrets(env)
+	bindRealtime(env)
+	bindWebhooks(env)
+	bindChannelTest(env)
+	bindSandbox(env)
+	bindWebchat(env)
 	return env
 }
 
 // DefaultRegistry returns the registry of every built-in channel type.
 func DefaultRegistry() *channels.Registry {
-	return channels.NewRegistry()
+	r := channels.NewRegistry()
+	sandbox.Register(r)
+	webchat.Register(r)
+	return r
 }
