@@ -180,7 +180,11 @@ type historyItem struct {
 	Direction string `db:"direction" json:"direction"`
 	Content   string `db:"content" json:"-"`
 	Text      string `db:"-" json:"text"`
-	Created   string `db:"created" json:"at"`
+	// ProviderID of an inbound message is "<visitor>:<the widget's id>";
+	// ClientID gives the widget its own id back so it can match its copy.
+	ProviderID string `db:"provider_id" json:"-"`
+	ClientID   string `db:"-" json:"client_id,omitempty"`
+	Created    string `db:"created" json:"at"`
 }
 
 // webchatHistory is GET /messages?visitor=…: the visitor's conversation on
@@ -199,7 +203,7 @@ func (env *Env) webchatHistory(e *core.RequestEvent) error {
 	}
 	var items []historyItem
 	err = e.App.DB().NewQuery(`SELECT * FROM (
-			SELECT m.rowid AS seq, m.id, m.direction, m.content, m.created FROM messages m
+			SELECT m.rowid AS seq, m.id, m.direction, m.content, m.created, COALESCE(m.provider_id, '') AS provider_id FROM messages m
 			JOIN contact_identities i ON i.id = m.identity
 			WHERE i.kind = 'webchat' AND i.identifier = {:visitor} AND m.channel = {:ch}
 				AND (m.direction = 'in' OR m.status IN ('sent', 'delivered', 'read'))
@@ -213,6 +217,9 @@ func (env *Env) webchatHistory(e *core.RequestEvent) error {
 		var c channels.Content
 		_ = json.Unmarshal([]byte(items[i].Content), &c)
 		items[i].Text = c.Text
+		if items[i].Direction == "in" {
+			items[i].ClientID = strings.TrimPrefix(items[i].ProviderID, visitor+":")
+		}
 	}
 	if items == nil {
 		items = []historyItem{}

@@ -56,7 +56,7 @@ func registry() *channels.Registry {
 }
 
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	app *tests.TestApp
 	env *hooks.Env
 	ch  string // a whatsapp_cloud channel

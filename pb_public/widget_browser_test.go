@@ -1,0 +1,162 @@
+package pb_public_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"pregon/channels"
+	"pregon/channels/webchat"
+	"pregon/internal/testapp"
+)
+
+// chromium is Debian's package; .ci/run installs it.
+const chromium = "/usr/bin/chromium"
+
+// TestWidgetInBrowser embeds the widget in a shop's page (another origin),
+// has a visitor write through it in a real Chromium, checks that the
+// message became a contact and an inbound message, and that a reply reaches
+// the page over PocketBase realtime.
+func TestWidgetInBrowser(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: .ci/run installs Debian's chromium", chromium)
+		}
+		t.Skipf("%s is not installed (apt-get install chromium)", chromium)
+	}
+	app, env := testapp.New(t)
+
+	// The shop's page, on its own origin.
+	var pregonURL, channelID string
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Tienda</title></head>
+<body><h1>Tienda Lupita</h1><script src="%s/widget.js" data-channel="%s" async></script></body></html>`, pregonURL, channelID)
+	}))
+	t.Cleanup(shop.Close)
+
+	col, err := app.FindCollectionByNameOrId("channels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := core.NewRecord(col)
+	ch.Set("name", "Web")
+	ch.Set("type", "webchat")
+	ch.Set("config", map[string]any{"allowed_origins": shop.URL, "title": "Tienda Lupita"})
+	if err := app.Save(ch); err != nil {
+		t.Fatal(err)
+	}
+	channelID = ch.Id
+	pregonURL = testapp.Serve(t, app).URL // also starts the inbox worker
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	// Cleanups run last-in first-out: the browser goes before the servers,
+	// whose realtime streams it holds open.
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+
+	const text = "Hola, ¿tienen envíos a Puebla?"
+	var launcher, expanded, heading string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(shop.URL),
+		chromedp.WaitVisible(".pregon-launch", chromedp.ByQuery),
+		chromedp.Text(".pregon-launch", &launcher, chromedp.ByQuery),
+		chromedp.Click(".pregon-launch", chromedp.ByQuery),
+		chromedp.WaitVisible("#pregon-input", chromedp.ByQuery),
+		chromedp.AttributeValue(".pregon-launch", "aria-expanded", &expanded, nil, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#pregon-title").textContent === "Tienda Lupita"`, nil),
+		chromedp.Text("#pregon-title", &heading, chromedp.ByQuery),
+		chromedp.SendKeys("#pregon-input", text, chromedp.ByQuery),
+		chromedp.Click(".pregon-form button", chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("using the widget: %v", err)
+	}
+	if !strings.Contains(launcher, "Chatea con nosotros") || expanded != "true" || heading != "Tienda Lupita" {
+		t.Fatalf("widget: launcher %q, aria-expanded %q, heading %q", launcher, expanded, heading)
+	}
+
+	// The visitor became a contact with a web-chat identity and the message
+	// is stored as inbound.
+	var visitor, contact string
+	waitFor(t, "the inbound message", func() bool {
+		err := app.DB().NewQuery(`SELECT i.identifier, m.contact FROM messages m JOIN contact_identities i ON i.id = m.identity
+			WHERE m.direction = 'in' AND m.channel = {:ch} AND i.kind = 'webchat' AND json_extract(m.content, '$.text') = {:text}`).
+			Bind(dbx.Params{"ch": ch.Id, "text": text}).Row(&visitor, &contact)
+		return err == nil
+	})
+	if !webchat.ValidVisitor(visitor) || contact == "" {
+		t.Fatalf("visitor %q contact %q", visitor, contact)
+	}
+
+	// Wait until the page has subscribed to its topic, then reply the way
+	// the outbox does: a messages row, the adapter's Send, the result.
+	waitFor(t, "the page's realtime subscription", func() bool {
+		for _, c := range app.SubscriptionsBroker().Clients() {
+			if c.HasSubscription(webchat.Topic(visitor)) {
+				return true
+			}
+		}
+		return false
+	})
+	mcol, _ := app.FindCollectionByNameOrId("messages")
+	out := core.NewRecord(mcol)
+	out.Set("direction", "out")
+	out.Set("channel", ch.Id)
+	out.Set("contact", contact)
+	out.Set("status", "sending")
+	out.Set("content", map[string]any{"text": "¡Sí! Enviamos a todo México."})
+	if err := app.Save(out); err != nil {
+		t.Fatal(err)
+	}
+	adapter, err := env.Channels.Get(ch.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := adapter.Adapter.Send(context.Background(), channels.OutMessage{ID: out.Id, To: visitor,
+		Content: channels.Content{Text: "¡Sí! Enviamos a todo México."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Set("status", "sent")
+	out.Set("provider_id", res.ProviderID)
+	if err := app.Save(out); err != nil {
+		t.Fatal(err)
+	}
+
+	var reply string
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible("li.pregon-out", chromedp.ByQuery),
+		chromedp.Text("li.pregon-out", &reply, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("waiting for the reply in the page: %v", err)
+	}
+	if !strings.Contains(reply, "¡Sí! Enviamos a todo México.") {
+		t.Fatalf("reply shown as %q", reply)
+	}
+}
+
+// waitFor polls cond until it holds; the deadline is generous because the
+// machine is shared, and it is a bound, not a measurement.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
