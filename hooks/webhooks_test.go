@@ -199,6 +199,12 @@ func TestWebhookEndpointVerifiesBeforeStoring(t *testing.T) {
 	if n := f.count(t, `SELECT COUNT(*) FROM webhook_inbox WHERE status = 'parked' AND error LIKE '%refused this delivery%'`, nil); n != 1 {
 		t.Fatalf("the malformed delivery was not parked with its error (%d)", n)
 	}
+	f.run(t, tests.ApiScenario{Name: "managers see parked deliveries", Method: http.MethodGet,
+		URL:            "/api/collections/webhook_inbox/records?filter=(status='parked')",
+		Headers:        map[string]string{"Authorization": f.manager},
+		ExpectedStatus: 200, ExpectedContent: []string{`"totalItems":1`, "refused this delivery", "garbage"}})
+	f.run(t, tests.ApiScenario{Name: "agents do not", Method: http.MethodGet, URL: "/api/collections/webhook_inbox/records",
+		Headers: map[string]string{"Authorization": f.agent}, ExpectedStatus: 200, ExpectedContent: []string{`"totalItems":0`}})
 }
 
 func TestWebhookHandshake(t *testing.T) {

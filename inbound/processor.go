@@ -188,8 +188,14 @@ func (p *parsed) typeName() string {
 }
 
 // applyOne applies one row's effects (or parks it when it did not parse)
-// and marks it done, through a's transaction.
-func (b *Inbox) applyOne(a *applier, p *parsed) error {
+// and marks it done, through a's transaction. A panic in the effects is an
+// error of this row, not the end of the worker.
+func (b *Inbox) applyOne(a *applier, p *parsed) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("delivery %s: applying it panicked: %v", p.row.ID, v)
+		}
+	}()
 	if p.err != nil {
 		return a.exec(`UPDATE webhook_inbox SET status = 'parked', error = {:err}, processed_at = {:now}, updated = {:now}
 			WHERE id = {:id}`, dbx.Params{"id": p.row.ID, "err": truncate(p.err.Error(), 2000), "now": a.nowStr})
