@@ -226,6 +226,14 @@ type Adapter interface {
 	Test(ctx context.Context) error
 }
 
+// WebhookRegistrar is implemented by adapters whose provider takes the
+// webhook URL through its API (Telegram's setWebhook). The app calls it when
+// a channel is saved or its public URL changes; other providers are set up
+// in their own consoles.
+type WebhookRegistrar interface {
+	RegisterWebhook(ctx context.Context, url string) error
+}
+
 // Config is a channel's configuration with its secrets already decrypted.
 type Config map[string]string
 

@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -59,8 +60,16 @@ func Classify(err error) *Error {
 	if err == nil {
 		return nil
 	}
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		return e
 	}
 	return &Error{Class: ClassRetry, Detail: err.Error()}
+}
+
+// InvalidMessage is an adapter's refusal of a message the provider would
+// refuse anyway (too long, no recipient, unsupported content): permanent,
+// and detail says what to fix.
+func InvalidMessage(detail string) *Error {
+	return &Error{Class: ClassPermanent, Code: "invalid_message", Detail: detail}
 }

@@ -12,7 +12,10 @@ import (
 
 	"pregon/channels"
 	"pregon/channels/sandbox"
+	"pregon/channels/telegram"
+	"pregon/channels/twilio"
 	"pregon/channels/webchat"
+	"pregon/channels/whatsapp"
 	"pregon/channelstore"
 	"pregon/clock"
 	"pregon/inbound"
@@ -103,5 +106,8 @@ func DefaultRegistry() *channels.Registry {
 	r := channels.NewRegistry()
 	sandbox.Register(r)
 	webchat.Register(r)
+	whatsapp.Register(r)
+	telegram.Register(r)
+	twilio.Register(r)
 	return r
 }
