@@ -3,7 +3,6 @@ package hooks
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,12 +14,6 @@ import (
 
 // channelTestTimeout bounds one "test connection" call to the provider.
 const channelTestTimeout = 15 * time.Second
-
-// webhookRegistrar is what an adapter implements when its provider takes
-// the webhook URL through its API (Telegram's setWebhook).
-type webhookRegistrar interface {
-	RegisterWebhook(ctx context.Context, url string) error
-}
 
 // TestResult is the answer of POST /api/pregon/channels/{id}/test.
 type TestResult struct {
@@ -66,7 +59,7 @@ func (env *Env) testChannel(e *core.RequestEvent) error {
 		defer cancel()
 		if err := ch.Adapter.Test(ctx); err != nil {
 			res = failed(err, secrets)
-		} else if reg, ok := ch.Adapter.(webhookRegistrar); ok {
+		} else if reg, ok := ch.Adapter.(channels.WebhookRegistrar); ok {
 			res.Webhook = registerWebhook(ctx, reg, PublicURL(e.App)+"/api/pregon/webhooks/"+id, secrets, &res)
 		}
 	}
@@ -79,7 +72,7 @@ func (env *Env) testChannel(e *core.RequestEvent) error {
 // registerWebhook hands the webhook URL to providers that take it by API.
 // They call only public HTTPS URLs, so a plain-HTTP appliance is told how
 // to fix that rather than failing the test.
-func registerWebhook(ctx context.Context, reg webhookRegistrar, url string, secrets map[string]string, res *TestResult) string {
+func registerWebhook(ctx context.Context, reg channels.WebhookRegistrar, url string, secrets map[string]string, res *TestResult) string {
 	if !strings.HasPrefix(url, "https://") {
 		return "not registered: " + url + " is not HTTPS; set PREGON_PUBLIC_URL to the public https address and test again"
 	}
@@ -116,15 +109,12 @@ func markChannel(app core.App, rec *core.Record, res TestResult) error {
 	return app.Save(rec)
 }
 
-// botToken matches a Telegram bot token wherever a provider error quotes it.
-var botToken = regexp.MustCompile(`[0-9]{3,}:[A-Za-z0-9_-]{20,}`)
-
-// redactSecrets hides the channel's own secrets and any bot token in s.
+// redactSecrets hides the channel's own secrets, bot tokens and credential
+// parameters in s (adapters redact already; this is the last line).
 func redactSecrets(s string, secrets map[string]string) string {
+	vals := make([]string, 0, len(secrets))
 	for _, v := range secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
+		vals = append(vals, v)
 	}
-	return botToken.ReplaceAllString(s, "[REDACTED]")
+	return channels.Redact(s, vals...)
 }

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -147,12 +146,10 @@ func (a *Adapter) Send(ctx context.Context, m channels.OutMessage) (channels.Sen
 func (a *Adapter) Verify(r *channels.WebhookRequest) error {
 	sig := r.Header.Get(SignatureHeader)
 	if sig == "" {
-		return &channels.Error{Class: channels.ClassPermanent, Code: "webhook_unauthenticated", HTTPStatus: http.StatusUnauthorized,
-			Detail: "missing " + SignatureHeader + "; send sandbox messages through /api/pregon/sandbox/{channel}/messages"}
+		return channels.MissingCredential("missing " + SignatureHeader + "; send sandbox messages through /api/pregon/sandbox/{channel}/messages")
 	}
-	if !hmac.Equal([]byte(sig), []byte(a.Sign(r.Body))) {
-		return &channels.Error{Class: channels.ClassPermanent, Code: "webhook_forbidden", HTTPStatus: http.StatusForbidden,
-			Detail: SignatureHeader + " does not match the body"}
+	if !channels.SecretEqual(sig, a.Sign(r.Body)) {
+		return channels.BadCredential(SignatureHeader + " does not match the body")
 	}
 	return nil
 }

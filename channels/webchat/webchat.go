@@ -15,7 +15,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -202,15 +201,13 @@ func (a *Adapter) Send(ctx context.Context, m channels.OutMessage) (channels.Sen
 func (a *Adapter) Verify(r *channels.WebhookRequest) error {
 	tok := r.Header.Get(TokenHeader)
 	if tok == "" {
-		return &channels.Error{Class: channels.ClassPermanent, Code: "webhook_unauthenticated", HTTPStatus: http.StatusUnauthorized,
-			Detail: "missing " + TokenHeader}
+		return channels.MissingCredential("missing " + TokenHeader)
 	}
 	var m struct {
 		Visitor string `json:"visitor"`
 	}
 	if err := json.Unmarshal(r.Body, &m); err != nil || !a.CheckToken(m.Visitor, tok) {
-		return &channels.Error{Class: channels.ClassPermanent, Code: "webhook_forbidden", HTTPStatus: http.StatusForbidden,
-			Detail: "the visitor token does not match the visitor"}
+		return channels.BadCredential("the visitor token does not match the visitor")
 	}
 	return nil
 }
