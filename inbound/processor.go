@@ -33,6 +33,7 @@ func (r *Result) add(o Result) {
 }
 
 type inboxRow struct {
+	Seq         int64  `db:"seq"`
 	ID          string `db:"id"`
 	Channel     string `db:"channel"`
 	Method      string `db:"method"`
@@ -59,7 +60,7 @@ func (b *Inbox) Drain(ctx context.Context) (Result, error) {
 	var total Result
 	for ctx.Err() == nil {
 		var rows []inboxRow
-		err := b.app.DB().NewQuery(`SELECT id, channel, method, url, content_type, body, attempts
+		err := b.app.DB().NewQuery(`SELECT rowid AS seq, id, channel, method, url, content_type, body, attempts
 			FROM webhook_inbox WHERE status = 'pending' ORDER BY rowid LIMIT {:n}`).
 			Bind(dbx.Params{"n": b.opts.BatchSize}).All(&rows)
 		if err != nil {
@@ -94,9 +95,15 @@ func (b *Inbox) processRows(rows []inboxRow) (Result, error) {
 		a := newApplier(tx, b.opts.Now())
 		defer a.close()
 		for i := range items {
-			if err := b.applyOne(a, &items[i]); err != nil {
+			if err := b.applyEffects(a, &items[i]); err != nil {
 				return err
 			}
+		}
+		// One statement marks the batch; rows parked above are no longer pending.
+		if err := a.exec(`UPDATE webhook_inbox SET status = 'processed', processed_at = {:now}, updated = {:now}
+			WHERE rowid BETWEEN {:first} AND {:last} AND status = 'pending'`,
+			dbx.Params{"first": rows[0].Seq, "last": rows[len(rows)-1].Seq, "now": a.nowStr}); err != nil {
+			return err
 		}
 		return a.flush()
 	})
@@ -187,10 +194,23 @@ func (p *parsed) typeName() string {
 	return "channel"
 }
 
-// applyOne applies one row's effects (or parks it when it did not parse)
-// and marks it done, through a's transaction. A panic in the effects is an
-// error of this row, not the end of the worker.
-func (b *Inbox) applyOne(a *applier, p *parsed) (err error) {
+// applyOne applies one row's effects (or parks it) and marks it done,
+// through a's transaction.
+func (b *Inbox) applyOne(a *applier, p *parsed) error {
+	if err := b.applyEffects(a, p); err != nil {
+		return err
+	}
+	if p.err != nil {
+		return nil // parked
+	}
+	return a.exec(`UPDATE webhook_inbox SET status = 'processed', processed_at = {:now}, updated = {:now} WHERE rowid = {:seq}`,
+		dbx.Params{"seq": p.row.Seq, "now": a.nowStr})
+}
+
+// applyEffects applies one row's effects, or parks the row when it did not
+// parse. A panic in the effects is an error of this row, not the end of the
+// worker.
+func (b *Inbox) applyEffects(a *applier, p *parsed) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("delivery %s: applying it panicked: %v", p.row.ID, v)
@@ -198,13 +218,12 @@ func (b *Inbox) applyOne(a *applier, p *parsed) (err error) {
 	}()
 	if p.err != nil {
 		return a.exec(`UPDATE webhook_inbox SET status = 'parked', error = {:err}, processed_at = {:now}, updated = {:now}
-			WHERE id = {:id}`, dbx.Params{"id": p.row.ID, "err": truncate(p.err.Error(), 2000), "now": a.nowStr})
+			WHERE rowid = {:seq}`, dbx.Params{"seq": p.row.Seq, "err": truncate(p.err.Error(), 2000), "now": a.nowStr})
 	}
 	if err := a.apply(p.ch, p.batch, p.row.ID); err != nil {
 		return fmt.Errorf("delivery %s: %w", p.row.ID, err)
 	}
-	return a.exec(`UPDATE webhook_inbox SET status = 'processed', processed_at = {:now}, updated = {:now} WHERE id = {:id}`,
-		dbx.Params{"id": p.row.ID, "now": a.nowStr})
+	return nil
 }
 
 // recordFailure counts a failed attempt and parks the row after the last.
@@ -228,16 +247,13 @@ func (b *Inbox) recordFailure(r inboxRow, cause error) (parked bool, err error) 
 
 // Purge deletes processed rows created before cutoff, in chunks so that no
 // transaction holds the writer for long. Parked rows are kept.
+// Ids sort by time (rowID), so the primary-key index finds the old rows.
 func (b *Inbox) Purge(cutoff time.Time) (int64, error) {
-	c, err := types.ParseDateTime(cutoff)
-	if err != nil {
-		return 0, err
-	}
 	var total int64
 	for {
 		res, err := b.app.DB().NewQuery(`DELETE FROM webhook_inbox WHERE rowid IN (
-			SELECT rowid FROM webhook_inbox WHERE status = 'processed' AND created < {:cutoff} LIMIT 5000)`).
-			Bind(dbx.Params{"cutoff": c.String()}).Execute()
+			SELECT rowid FROM webhook_inbox WHERE id < {:cutoff} AND status = 'processed' LIMIT 5000)`).
+			Bind(dbx.Params{"cutoff": idBefore(cutoff)}).Execute()
 		if err != nil {
 			return total, fmt.Errorf("purging processed webhook deliveries: %w", err)
 		}

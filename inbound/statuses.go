@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -83,32 +84,24 @@ func (a *applier) applyStatus(channelID string, m msgState, su channels.StatusUp
 		set["failed_at"] = m.FailedAt == ""
 	}
 	advances := outbox.Advances(m.Status, to)
-	anyTime := set["read_at"] || set["delivered_at"] || set["sent_at"] || set["failed_at"]
+	var cols []string
+	for _, c := range []string{"sent_at", "delivered_at", "read_at", "failed_at"} {
+		if set[c] {
+			cols = append(cols, c)
+		}
+	}
 	needPID := m.ProviderID == "" && su.ProviderID != ""
-	if !advances && !anyTime && !needPID {
+	if !advances && len(cols) == 0 && !needPID {
 		return nil // a duplicate or a late report: nothing to change
 	}
 	var code, class, detail string
 	if su.Status == channels.StatusFailed && su.Err != nil {
 		code, class, detail = su.Err.Code, string(su.Err.Class), truncate(su.Err.Detail, 2000)
 	}
-	err := a.exec(`UPDATE messages SET
-		status = CASE WHEN `+outbox.RankSQL+` < {:rank} THEN {:status} ELSE status END,
-		error_code = CASE WHEN {:failed} AND `+outbox.RankSQL+` < {:rank} THEN {:code} ELSE error_code END,
-		error_class = CASE WHEN {:failed} AND `+outbox.RankSQL+` < {:rank} THEN {:class} ELSE error_class END,
-		error_detail = CASE WHEN {:failed} AND `+outbox.RankSQL+` < {:rank} THEN {:detail} ELSE error_detail END,
-		sent_at = CASE WHEN {:set_sent} AND COALESCE(sent_at, '') = '' THEN {:at} ELSE sent_at END,
-		delivered_at = CASE WHEN {:set_delivered} AND COALESCE(delivered_at, '') = '' THEN {:at} ELSE delivered_at END,
-		read_at = CASE WHEN {:set_read} AND COALESCE(read_at, '') = '' THEN {:at} ELSE read_at END,
-		failed_at = CASE WHEN {:set_failed} AND COALESCE(failed_at, '') = '' THEN {:at} ELSE failed_at END,
-		provider_id = CASE WHEN COALESCE(provider_id, '') = '' THEN {:pid} ELSE provider_id END,
-		updated = {:now}
-		WHERE id = {:id}`, dbx.Params{
-		"id": m.ID, "rank": outbox.Rank(to), "status": to, "failed": su.Status == channels.StatusFailed,
-		"code": code, "class": class, "detail": detail, "at": at, "pid": su.ProviderID, "now": a.nowStr,
-		"set_sent": set["sent_at"], "set_delivered": set["delivered_at"], "set_read": set["read_at"], "set_failed": set["failed_at"],
-	})
-	if err != nil {
+	if err := a.exec(statusUpdateSQL(advances, su.Status == channels.StatusFailed, needPID, cols), dbx.Params{
+		"id": m.ID, "rank": outbox.Rank(to), "status": to, "code": code, "class": class, "detail": detail,
+		"at": at, "pid": su.ProviderID, "now": a.nowStr,
+	}); err != nil {
 		return wrap("updating the message status", err)
 	}
 	if !advances {
@@ -132,6 +125,32 @@ func (a *applier) applyStatus(channelID string, m msgState, su channels.StatusUp
 		return a.setConsent(channelID, ref, false, source, detail, a.when(su.Timestamp))
 	}
 	return nil
+}
+
+// statusUpdateSQL builds the UPDATE for one status report: only the
+// columns that change, so that SQLite parses and writes no more than needed
+// (a few shapes, each prepared once per transaction). A status change is
+// guarded by outbox.RankSQL, whatever the caller read.
+func statusUpdateSQL(advances, failed, pid bool, times []string) string {
+	var b strings.Builder
+	b.WriteString("UPDATE messages SET updated = {:now}")
+	if advances {
+		b.WriteString(", status = {:status}")
+		if failed {
+			b.WriteString(", error_code = {:code}, error_class = {:class}, error_detail = {:detail}")
+		}
+	}
+	for _, c := range times {
+		b.WriteString(", " + c + " = CASE WHEN COALESCE(" + c + ", '') = '' THEN {:at} ELSE " + c + " END")
+	}
+	if pid {
+		b.WriteString(", provider_id = CASE WHEN COALESCE(provider_id, '') = '' THEN {:pid} ELSE provider_id END")
+	}
+	b.WriteString(" WHERE id = {:id}")
+	if advances {
+		b.WriteString(" AND " + outbox.RankSQL + " < {:rank}")
+	}
+	return b.String()
 }
 
 // keepPending stores a status whose provider id is not recorded yet.

@@ -32,10 +32,11 @@ func init() {
 			&core.AutodateField{Name: "created", OnCreate: true},
 			&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
 		)
-		// The worker reads pending rows in rowid order; the partial index stays small.
+		// The worker reads pending rows in rowid order; the partial index stays
+		// small. Ids sort by time (inbound.rowID), so no index on created is
+		// needed to purge old rows.
 		c.AddIndex("idx_webhook_inbox_pending", false, "status", "status = 'pending'")
 		c.AddIndex("idx_webhook_inbox_parked", false, "channel, created", "status = 'parked'")
-		c.AddIndex("idx_webhook_inbox_created", false, "created", "")
 		c.ListRule = rule(ruleManager)
 		c.ViewRule = rule(ruleManager)
 		if err := app.Save(c); err != nil {
