@@ -21,6 +21,7 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
 	$(GO) test -run='^$$' -fuzz='^FuzzInAppDeliveries$$' -fuzztime=$(FUZZTIME) ./inbound
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeIdentifier$$' -fuzztime=$(FUZZTIME) ./contacts
 	$(GO) test -run='^$$' -fuzz='^FuzzParseWhatsApp$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTelegram$$' -fuzztime=$(FUZZTIME) ./channels/telegram
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTwilio$$' -fuzztime=$(FUZZTIME) ./channels/twilio

@@ -8,7 +8,9 @@ import (
 
 	"github.com/pocketbase/pocketbase"
 
+	"pregon/channels"
 	"pregon/cli"
+	"pregon/demo"
 	"pregon/hooks"
 	_ "pregon/pb_migrations"
 )
@@ -20,7 +22,8 @@ func main() {
 	}
 
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data"})
-	hooks.Bind(app, hooks.Options{})
+	env := hooks.Bind(app, hooks.Options{})
+	app.RootCmd.AddCommand(demo.Command(app, func() *channels.Registry { return env.Registry }, os.Exit))
 	app.RootCmd.Use = "pregon"
 	app.RootCmd.Short = "Pregón: self-hosted customer messaging (WhatsApp, Telegram, SMS, web chat). Also: pregon healthcheck [--url URL]"
 	if err := app.Start(); err != nil {

@@ -50,7 +50,7 @@ func LoadFieldDefs(app core.App) (FieldDefs, error) {
 		Type    string `db:"type"`
 		Options string `db:"options"`
 	}
-	if err := app.DB().NewQuery("SELECT key, label, type, options FROM contact_fields").All(&rows); err != nil {
+	if err := app.DB().NewQuery("SELECT key, label, type, COALESCE(options, '') AS options FROM contact_fields").All(&rows); err != nil {
 		return nil, fmt.Errorf("reading custom field definitions: %w", err)
 	}
 	defs := make(FieldDefs, len(rows))

@@ -68,11 +68,16 @@ type Row struct {
 	Created string          `db:"created" json:"created"`
 }
 
+// RowColumns selects an events row into a Row. The payload is read as a
+// BLOB: the driver returns TEXT as a string, which database/sql will not
+// store into a json.RawMessage.
+const RowColumns = "rowid AS seq, id, type, contact, subject, CAST(payload AS BLOB) AS payload, actor, created"
+
 // After returns up to limit events with seq > after, oldest first: the read
 // side of a consumer's cursor.
 func After(app core.App, after int64, limit int) ([]Row, error) {
 	var rows []Row
-	err := app.DB().NewQuery(`SELECT rowid AS seq, id, type, contact, subject, payload, actor, created
+	err := app.DB().NewQuery(`SELECT ` + RowColumns + `
 		FROM events WHERE rowid > {:after} ORDER BY rowid LIMIT {:limit}`).
 		Bind(dbx.Params{"after": after, "limit": limit}).All(&rows)
 	if err != nil {

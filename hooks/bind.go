@@ -98,6 +98,10 @@ func Bind(app core.App, opts Options) *Env {
 	bindChannelTest(env)
 	bindSandbox(env)
 	bindWebchat(env)
+	bindContacts(env)
+	bindContactFields(env)
+	bindContactRoutes(env)
+	bindRoleGuards(env)
 	return env
 }
 

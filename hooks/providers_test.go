@@ -62,7 +62,7 @@ var providers = []provider{
 			return body, map[string]string{whatsapp.SignatureHeader: whatsapp.Sign([]byte(secret), []byte(body))}
 		},
 		sigHeader: whatsapp.SignatureHeader,
-		identity:  "whatsapp:+5215512345678",
+		identity:  "whatsapp:+525512345678",
 	},
 	{
 		typ: "telegram",
@@ -95,7 +95,7 @@ var providers = []provider{
 		},
 		sigHeader: twilio.SignatureHeader,
 		reply:     "<Response/>",
-		identity:  "sms:+5215512345678",
+		identity:  "sms:+525512345678",
 	},
 	{
 		typ: "twilio_whatsapp",
@@ -112,7 +112,7 @@ var providers = []provider{
 		},
 		sigHeader: twilio.SignatureHeader,
 		reply:     "<Response/>",
-		identity:  "whatsapp:+5215512345678",
+		identity:  "whatsapp:+525512345678",
 	},
 }
 

@@ -86,18 +86,6 @@ func isStaff(e *core.RequestEvent) bool {
 	return e.Auth != nil && (e.HasSuperuserAuth() || e.Auth.Collection().Name == "users")
 }
 
-// isManager: an owner, a manager or a superuser.
-func isManager(e *core.RequestEvent) bool {
-	if e.Auth == nil {
-		return false
-	}
-	if e.HasSuperuserAuth() {
-		return true
-	}
-	role := e.Auth.GetString("role")
-	return e.Auth.Collection().Name == "users" && (role == "owner" || role == "manager")
-}
-
 // requireManager answers 401 to guests and 403 to agents.
 func requireManager(e *core.RequestEvent, action string) error {
 	if e.Auth == nil {

@@ -72,7 +72,7 @@ func TestWhatsAppRoundTripOverHTTP(t *testing.T) {
 			dbx.Params{"t": channeltest.Text}) == 1
 	})
 	var contact, identity string
-	if err := app.DB().NewQuery(`SELECT contact, id FROM contact_identities WHERE kind = 'whatsapp' AND identifier = '+5215512345678'`).
+	if err := app.DB().NewQuery(`SELECT contact, id FROM contact_identities WHERE kind = 'whatsapp' AND identifier = '+525512345678'`).
 		Row(&contact, &identity); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,12 @@ import (
 // runs thousands of times per second) and buffers events so that they are
 // written with one prepared insert before commit.
 type applier struct {
-	tx     core.App
-	now    time.Time
-	nowStr string
-	stmts  map[string]*dbx.Query
-	events []events.Event
+	tx            core.App
+	defaultRegion string
+	now           time.Time
+	nowStr        string
+	stmts         map[string]*dbx.Query
+	events        []events.Event
 }
 
 func newApplier(tx core.App, now time.Time) *applier {
@@ -110,6 +111,14 @@ func dateString(t time.Time) string {
 func actor(channelID string) string { return "webhook:" + channelID }
 
 var errNoSender = errors.New("the message has no sender identifier")
+
+// parkError marks a failure that is a fact about the delivery (retrying
+// cannot help): its row is parked at once instead of after MaxAttempts.
+type parkError struct{ error }
+
+func (e parkError) Unwrap() error { return e.error }
+
+func park(err error) error { return parkError{err} }
 
 func wrap(what string, err error) error {
 	if err == nil {

@@ -4,41 +4,36 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
-
 	"pregon/channels"
 	"pregon/channelstore"
+	"pregon/contacts"
 	"pregon/events"
 )
 
-// EventConsentChanged is appended when an identity's consent changes.
-const EventConsentChanged = "consent.changed"
-
 // setConsent records an opt-in or opt-out on an identity with its evidence
-// (time, source, wording). Repeating the current state changes nothing, so
-// a second STOP keeps the first one's evidence.
+// (time, source, wording), through the contact rules, which append the
+// consent.changed event. Repeating the current state changes nothing, so a
+// second STOP keeps the first one's evidence.
 func (a *applier) setConsent(channelID string, id identRef, optIn bool, source, wording string, at time.Time) error {
-	want := "opted_out"
+	want := contacts.ConsentOptedOut
 	if optIn {
-		want = "opted_in"
+		want = contacts.ConsentOptedIn
 	}
 	if id.Consent == want {
 		return nil
 	}
-	atStr := dateString(at)
-	err := a.exec(`UPDATE contact_identities SET consent = {:consent}, consent_at = {:at}, consent_source = {:source},
-		consent_wording = {:wording}, updated = {:now} WHERE id = {:id}`, dbx.Params{
-		"id": id.ID, "consent": want, "at": atStr, "source": clip(source, 200), "wording": clip(wording, 2000), "now": a.nowStr,
-	})
+	rec, err := a.tx.FindRecordById("contact_identities", id.ID)
 	if err != nil {
-		return wrap("recording consent", err)
+		return wrap("reading the identity for its consent", err)
 	}
-	a.emit(events.Event{
-		Type: EventConsentChanged, Contact: id.Contact, Subject: id.ID, Actor: actor(channelID),
-		Payload: map[string]any{"identity": id.ID, "channel": channelID, "consent": want, "previous": id.Consent,
-			"source": source, "wording": wording, "at": atStr},
-	})
-	return nil
+	if at.After(a.now) {
+		at = a.now // the rules refuse a decision dated in the future
+	}
+	rec.Set("consent", want)
+	rec.Set("consent_at", at)
+	rec.Set("consent_source", clip(strings.TrimSpace(source), contacts.MaxConsentSource))
+	rec.Set("consent_wording", clip(strings.TrimSpace(wording), contacts.MaxConsentWording))
+	return wrap("recording consent", a.tx.Save(events.WithActor(rec, actor(channelID))))
 }
 
 // consentSignal applies a provider's own opt-out or opt-in (Telegram's
@@ -47,7 +42,7 @@ func (a *applier) setConsent(channelID string, id identRef, optIn bool, source, 
 // a later import of that number then finds it opted out.
 func (a *applier) consentSignal(ch *channelstore.Channel, cs channels.ConsentSignal) error {
 	if strings.TrimSpace(cs.From) == "" {
-		return errNoSender
+		return park(errNoSender)
 	}
 	id, err := a.identity(ch, channels.Inbound{From: strings.TrimSpace(cs.From)})
 	if err != nil {

@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pocketbase/dbx"
@@ -8,8 +10,10 @@ import (
 
 	"pregon/channels"
 	"pregon/channelstore"
+	"pregon/contacts"
 	"pregon/events"
 	"pregon/outbox"
+	"pregon/workspace"
 )
 
 // EventMessageReceived is appended for every new inbound message.
@@ -23,7 +27,7 @@ const EventMessageReceived = "message.received"
 func (a *applier) inbound(ch *channelstore.Channel, in channels.Inbound, delivery string) error {
 	in.From = strings.TrimSpace(in.From)
 	if in.From == "" {
-		return errNoSender
+		return park(errNoSender)
 	}
 	if in.ProviderID != "" {
 		var dup struct {
@@ -97,18 +101,24 @@ type identRef struct {
 
 // identity finds the sender's identity on the channel's family, or creates
 // it: on the contact that already has this phone, else on a new contact
-// named from the provider's profile.
+// named from the provider's profile. Contacts and identities are saved
+// through the contact rules (normalisation, identities that follow the
+// phone, identity.added events).
 func (a *applier) identity(ch *channelstore.Channel, in channels.Inbound) (identRef, error) {
 	kind := string(ch.Caps.IdentityKind)
-	ref, found, err := a.findIdentity(kind, in.From)
+	from, err := a.identifier(kind, in.From)
+	if err != nil {
+		return identRef{}, err
+	}
+	ref, found, err := a.findIdentity(kind, from)
 	if err != nil || found {
 		if found && in.Name != "" {
 			err = a.fillName(ref.Contact, in.Name)
 		}
 		return ref, err
 	}
-	phone := phoneOf(ch.Caps.IdentityKind, in)
-	if phone != "" && phone != in.From {
+	phone := a.phoneOf(ch.Caps.IdentityKind, from, in.Phone)
+	if phone != "" && phone != from {
 		// A WhatsApp user who now writes with a user id, known by phone.
 		if ref, found, err = a.findIdentity(kind, phone); err != nil || found {
 			return ref, err
@@ -135,13 +145,13 @@ func (a *applier) identity(ch *channelstore.Channel, in channels.Inbound) (ident
 		c.Set("first_name", first)
 		c.Set("last_name", last)
 		c.Set("phone", phone)
-		if err := a.tx.Save(c); err != nil {
+		if err := a.tx.Save(events.WithActor(c, actor(ch.ID))); err != nil {
 			return ref, wrap("creating the contact", err)
 		}
 		contact.ID = c.Id
 	}
-	// The contacts hook may have created the identity from the phone.
-	if ref, found, err = a.findIdentity(kind, in.From); err != nil || found {
+	// The contact rules create the sms and whatsapp identities of a phone.
+	if ref, found, err = a.findIdentity(kind, from); err != nil || found {
 		ref.NewContact = newContact
 		return ref, err
 	}
@@ -152,13 +162,50 @@ func (a *applier) identity(ch *channelstore.Channel, in channels.Inbound) (ident
 	idr := core.NewRecord(col)
 	idr.Set("contact", contact.ID)
 	idr.Set("kind", kind)
-	idr.Set("identifier", in.From)
-	idr.Set("from_phone", phone != "" && phone == in.From)
+	idr.Set("identifier", from)
 	idr.Set("channel", ch.ID)
-	if err := a.tx.Save(idr); err != nil {
+	if err := a.tx.Save(events.WithActor(idr, actor(ch.ID))); err != nil {
 		return ref, wrap("creating the "+kind+" identity", err)
 	}
 	return identRef{ID: idr.Id, Contact: contact.ID, NewContact: newContact}, nil
+}
+
+// mexicanMobile is a Mexican mobile as WhatsApp still writes it, with the
+// "1" that Mexico dropped from mobile numbers in 2019 (52 1 55 1234 5678).
+var mexicanMobile = regexp.MustCompile(`^\+?521([0-9]{10})$`)
+
+// identifier normalises a sender's identifier the way the contact rules
+// store it (E.164 for phones, against the workspace's region), so that the
+// lookup finds what was saved. A WhatsApp sender id of a Mexican mobile
+// with the old "1" is read as the number it is. An identifier the rules
+// cannot read is a fact about the delivery: the row is parked.
+func (a *applier) identifier(kind, raw string) (string, error) {
+	region, err := a.region()
+	if err != nil {
+		return "", err
+	}
+	id, err := contacts.NormalizeIdentifier(kind, raw, region)
+	if err == nil {
+		return id, nil
+	}
+	if m := mexicanMobile.FindStringSubmatch(raw); m != nil && (kind == contacts.KindWhatsApp || kind == contacts.KindSMS) {
+		if id, err2 := contacts.NormalizeIdentifier(kind, "+52"+m[1], region); err2 == nil {
+			return id, nil
+		}
+	}
+	return "", park(fmt.Errorf("the sender cannot be stored: %w", err))
+}
+
+// region is the workspace's default phone region, read once per batch.
+func (a *applier) region() (string, error) {
+	if a.defaultRegion == "" {
+		ws, err := workspace.Load(a.tx)
+		if err != nil {
+			return "", wrap("reading the workspace settings", err)
+		}
+		a.defaultRegion = ws.DefaultRegion
+	}
+	return a.defaultRegion, nil
 }
 
 func (a *applier) findIdentity(kind, identifier string) (identRef, bool, error) {
@@ -177,29 +224,21 @@ func (a *applier) fillName(contact, name string) error {
 		dbx.Params{"id": contact, "f": first, "l": last, "now": a.nowStr}))
 }
 
-// phoneOf returns the sender's E.164 phone for phone-based families.
-func phoneOf(kind channels.Kind, in channels.Inbound) string {
+// phoneOf returns the sender's E.164 phone for phone-based families: the
+// identifier itself, or the phone the provider gave beside a user id.
+func (a *applier) phoneOf(kind channels.Kind, from, phone string) string {
 	if kind != channels.KindWhatsApp && kind != channels.KindSMS {
 		return ""
 	}
-	for _, p := range []string{in.Phone, in.From} {
-		if isE164(p) {
+	if strings.HasPrefix(from, "+") {
+		return from
+	}
+	if phone != "" {
+		if p, err := a.identifier(contacts.KindSMS, phone); err == nil {
 			return p
 		}
 	}
 	return ""
-}
-
-func isE164(s string) bool {
-	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // splitName puts the first word of a profile name in first_name and the

@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -230,7 +231,8 @@ func (b *Inbox) applyEffects(a *applier, p *parsed) (err error) {
 func (b *Inbox) recordFailure(r inboxRow, cause error) (parked bool, err error) {
 	attempts := r.Attempts + 1
 	status := "pending"
-	if attempts >= b.opts.MaxAttempts {
+	var pe parkError
+	if attempts >= b.opts.MaxAttempts || errors.As(cause, &pe) {
 		status = "parked"
 	}
 	now := types.NowDateTime().String()

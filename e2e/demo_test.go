@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// A newcomer's first minutes: `pregon demo` on an empty dir, then `pregon
+// serve`, sign in with a printed password and find a living workspace.
+func TestDemoThenServe(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command(binary, "demo", "--dir="+dir, "--contacts=60").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pregon demo: %v\n%s", err, out)
+	}
+	accounts := map[string][2]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(owner|manager|agent)\s+(\S+@\S+)\s+(\S+)$`).FindAllStringSubmatch(string(out), -1) {
+		accounts[m[1]] = [2]string{m[2], m[3]}
+	}
+	if len(accounts) != 3 || !strings.Contains(string(out), "60 contacts") {
+		t.Fatalf("demo output:\n%s", out)
+	}
+
+	// A second run refuses, with a failing exit status.
+	out, err = exec.Command(binary, "demo", "--dir="+dir).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "already holds a workspace") {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+
+	s := StartServer(t, dir)
+	login := func(role string) string {
+		body := `{"identity":"` + accounts[role][0] + `","password":"` + accounts[role][1] + `"}`
+		var res struct {
+			Token  string
+			Record struct{ ID string }
+		}
+		demoCall(t, "POST", s.URL+"/api/collections/users/auth-with-password", "", body, &res)
+		if res.Token == "" {
+			t.Fatalf("%s cannot sign in with the printed password", role)
+		}
+		return res.Token
+	}
+	owner, agent := login("owner"), login("agent")
+
+	var page struct {
+		TotalItems int `json:"totalItems"`
+		Items      []struct {
+			ID       string `json:"id"`
+			Phone    string `json:"phone"`
+			Assignee string `json:"assignee"`
+		} `json:"items"`
+	}
+	demoCall(t, "GET", s.URL+"/api/collections/contacts/records?perPage=100", owner, "", &page)
+	if page.TotalItems != 60 || !strings.HasPrefix(page.Items[0].Phone, "+") {
+		t.Fatalf("owner sees %d contacts, first phone %q", page.TotalItems, page.Items[0].Phone)
+	}
+	var timeline struct {
+		Items []struct{ Type string } `json:"items"`
+	}
+	demoCall(t, "GET", s.URL+"/api/pregon/contacts/"+page.Items[0].ID+"/timeline", owner, "", &timeline)
+	if len(timeline.Items) == 0 || timeline.Items[len(timeline.Items)-1].Type != "contact.created" {
+		t.Fatalf("timeline = %+v", timeline.Items)
+	}
+
+	// The agent sees exactly the contacts assigned to them.
+	var me struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	demoCall(t, "GET", s.URL+"/api/collections/users/records?filter="+url.QueryEscape(`role="agent"`), owner, "", &me)
+	assigned := 0
+	for _, c := range page.Items {
+		if c.Assignee == me.Items[0].ID {
+			assigned++
+		}
+	}
+	var agentPage struct {
+		TotalItems int `json:"totalItems"`
+	}
+	demoCall(t, "GET", s.URL+"/api/collections/contacts/records", agent, "", &agentPage)
+	if assigned == 0 || agentPage.TotalItems != assigned {
+		t.Fatalf("agent sees %d contacts, %d are assigned to them", agentPage.TotalItems, assigned)
+	}
+}
+
+func demoCall(t *testing.T, method, u, token, body string, into any) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %s", method, u, res.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		t.Fatalf("%s %s: %v in %s", method, u, err, b)
+	}
+}
