@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
@@ -58,15 +59,17 @@ func TestWidgetInBrowser(t *testing.T) {
 	channelID = ch.Id
 	pregonURL = testapp.Serve(t, app).URL // also starts the inbox worker
 
+	// No UserDataDir: chromedp gives the browser a fresh temporary profile
+	// and removes it once the browser process has exited.
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	ctx, cancelCtx := chromedp.NewContext(alloc)
+		chromedp.Flag("disable-sync", true))
+	ctx, cancelBrowser := chromedp.NewContext(alloc)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	// Cleanups run last-in first-out: the browser goes before the servers,
 	// whose realtime streams it holds open.
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
 
 	const text = "Hola, ¿tienen envíos a Puebla?"
 	var launcher, expanded, heading string
@@ -79,8 +82,8 @@ func TestWidgetInBrowser(t *testing.T) {
 		chromedp.AttributeValue(".pregon-launch", "aria-expanded", &expanded, nil, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelector("#pregon-title").textContent === "Tienda Lupita"`, nil),
 		chromedp.Text("#pregon-title", &heading, chromedp.ByQuery),
-		chromedp.SendKeys("#pregon-input", text, chromedp.ByQuery),
-		chromedp.Click(".pregon-form button", chromedp.ByQuery),
+		// Enter sends (the keyboard path); Shift+Enter would add a line.
+		chromedp.SendKeys("#pregon-input", text+"\r", chromedp.ByQuery),
 	); err != nil {
 		t.Fatalf("using the widget: %v", err)
 	}
@@ -145,6 +148,21 @@ func TestWidgetInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(reply, "¡Sí! Enviamos a todo México.") {
 		t.Fatalf("reply shown as %q", reply)
+	}
+
+	// Escape closes the chat and gives the focus back to its button.
+	var focused string
+	if err := chromedp.Run(ctx,
+		chromedp.Focus("#pregon-input", chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible("#pregon-panel", chromedp.ByQuery),
+		chromedp.Evaluate(`document.activeElement.className`, &focused),
+		chromedp.AttributeValue(".pregon-launch", "aria-expanded", &expanded, nil, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("closing with Escape: %v", err)
+	}
+	if focused != "pregon-launch" || expanded != "false" {
+		t.Fatalf("after Escape: focus on %q, aria-expanded %q", focused, expanded)
 	}
 }
 
