@@ -25,6 +25,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseWhatsApp$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTelegram$$' -fuzztime=$(FUZZTIME) ./channels/telegram
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTwilio$$' -fuzztime=$(FUZZTIME) ./channels/twilio
+	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./segments
+	$(GO) test -run='^$$' -fuzz='^FuzzConditionValue$$' -fuzztime=$(FUZZTIME) ./segments
+	$(GO) test -run='^$$' -fuzz='^FuzzValidateContent$$' -fuzztime=$(FUZZTIME) ./outbox
 
 build:
 	./scripts/build-static.sh bin/pregon

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/channels"
@@ -19,6 +20,7 @@ import (
 	"pregon/channelstore"
 	"pregon/clock"
 	"pregon/inbound"
+	"pregon/outbox"
 	"pregon/secretbox"
 )
 
@@ -34,6 +36,8 @@ type Options struct {
 	// NoWorkers keeps background workers (outbox, imports, schedulers) from
 	// starting on serve; tests that drive them by hand set it.
 	NoWorkers bool
+	// Outbox tunes the send queue's dispatchers (backoff, batch sizes...).
+	Outbox outbox.Options
 }
 
 // Env is what every area of the app shares. It belongs to one app; there is
@@ -50,6 +54,13 @@ type Env struct {
 	Inbox *inbound.Inbox
 	// webchat holds the web-chat endpoints' rate limiters.
 	webchat *webchatLimits
+	// SegmentWhere compiles a segment into an SQL boolean expression over
+	// the contacts table aliased c, with dbx {:name} params. Set by the
+	// segments area; nil while segments are not available.
+	SegmentWhere func(app core.App, segmentID string) (where string, params dbx.Params, err error)
+
+	// Outbox queues outbound messages and runs the per-channel dispatchers.
+	Outbox *outbox.Manager
 }
 
 // Log returns the app's logger.
@@ -102,6 +113,9 @@ func Bind(app core.App, opts Options) *Env {
 	bindContactFields(env)
 	bindContactRoutes(env)
 	bindRoleGuards(env)
+	bindSegments(env)
+	bindOutbox(env)
+	bindMessages(env)
 	return env
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 
@@ -49,13 +48,13 @@ func (env *Env) sandboxMessage(e *core.RequestEvent) error {
 	body.From = strings.TrimSpace(body.From)
 	switch {
 	case !sandbox.ValidIdentifier(body.From):
-		return fieldError(e, "from", "from must be 1 to 64 letters, digits, '_', '.', '+' or '-' (the fake contact's id), e.g. tester-1.")
+		return fieldError("from", "invalid_from", "from must be 1 to 64 letters, digits, '_', '.', '+' or '-' (the fake contact's id), e.g. tester-1.")
 	case strings.TrimSpace(body.Text) == "":
-		return fieldError(e, "text", "text is required.")
+		return fieldError("text", "invalid_text", "text is required.")
 	case utf8.RuneCountInString(body.Text) > sandbox.Caps.MaxTextLen:
-		return fieldError(e, "text", "text is longer than 4096 characters.")
+		return fieldError("text", "invalid_text", "text is longer than 4096 characters.")
 	case utf8.RuneCountInString(body.Name) > 200:
-		return fieldError(e, "name", "name is longer than 200 characters.")
+		return fieldError("name", "invalid_name", "name is longer than 200 characters.")
 	}
 	msg := sandbox.Message{ID: core.GenerateDefaultRandomId(), From: body.From, Name: strings.TrimSpace(body.Name),
 		Text: body.Text, TS: env.Clock.Now().UnixMilli()}
@@ -86,11 +85,11 @@ func (env *Env) sandboxStatus(e *core.RequestEvent) error {
 	switch channels.Status(body.Status) {
 	case channels.StatusSent, channels.StatusDelivered, channels.StatusRead, channels.StatusFailed:
 	default:
-		return fieldError(e, "status", "status must be sent, delivered, read or failed.")
+		return fieldError("status", "invalid_status", "status must be sent, delivered, read or failed.")
 	}
 	if _, err := e.App.FindFirstRecordByFilter("messages", "id = {:id} && channel = {:ch} && direction = 'out'",
 		map[string]any{"id": body.MessageID, "ch": ch.ID}); err != nil {
-		return fieldError(e, "message_id", "message_id must name a message sent through this sandbox channel.")
+		return fieldError("message_id", "invalid_message_id", "message_id must name a message sent through this sandbox channel.")
 	}
 	st := sandbox.Status{MessageID: body.MessageID, Status: body.Status, ErrorCode: body.ErrorCode, TS: env.Clock.Now().UnixMilli()}
 	if err := env.storeSandbox(e, ch, sb, sandbox.Delivery{Statuses: []sandbox.Status{st}}); err != nil {
@@ -140,9 +139,4 @@ func (env *Env) store(e *core.RequestEvent, ch *channelstore.Channel, req *chann
 		return apis.NewApiError(http.StatusServiceUnavailable, "The message could not be stored; send it again shortly.", nil)
 	}
 	return nil
-}
-
-// fieldError is a 400 naming the field to fix.
-func fieldError(e *core.RequestEvent, field, msg string) error {
-	return e.BadRequestError(msg, validation.Errors{field: validation.NewError("invalid_"+field, msg)})
 }

@@ -131,13 +131,13 @@ func (env *Env) webchatSend(e *core.RequestEvent) error {
 	body.Text = strings.TrimSpace(body.Text)
 	switch {
 	case body.Text == "":
-		return fieldError(e, "text", "text is required.")
+		return fieldError("text", "invalid_text", "text is required.")
 	case utf8.RuneCountInString(body.Text) > webchat.MaxText:
-		return fieldError(e, "text", "text is longer than 2000 characters.")
+		return fieldError("text", "invalid_text", "text is longer than 2000 characters.")
 	case len(body.ID) > 64:
-		return fieldError(e, "id", "id is longer than 64 characters.")
+		return fieldError("id", "invalid_id", "id is longer than 64 characters.")
 	case utf8.RuneCountInString(body.Name) > 200:
-		return fieldError(e, "name", "name is longer than 200 characters.")
+		return fieldError("name", "invalid_name", "name is longer than 200 characters.")
 	}
 	if body.ID == "" {
 		body.ID = core.GenerateDefaultRandomId()

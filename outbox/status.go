@@ -15,13 +15,16 @@ const (
 	StatusRead      = "read"
 	StatusFailed    = "failed"
 	StatusUnknown   = "unknown"
-	StatusReceived  = "received" // inbound messages
+	// StatusHeld: queued but held back by its source (a paused broadcast);
+	// the dispatcher does not claim it until it is released.
+	StatusHeld     = "held"
+	StatusReceived = "received" // inbound messages
 )
 
 // Rank orders statuses; failed ranks above everything so nothing replaces it.
 func Rank(status string) int {
 	switch status {
-	case StatusQueued, StatusSending, StatusUnknown:
+	case StatusQueued, StatusSending, StatusUnknown, StatusHeld:
 		return 1
 	case StatusSent:
 		return 2
@@ -38,7 +41,7 @@ func Rank(status string) int {
 // RankSQL is Rank as an SQL expression over the messages.status column, for
 // conditional updates: `... WHERE ` + RankSQL + ` < {:newRank}`.
 const RankSQL = `(CASE status WHEN 'queued' THEN 1 WHEN 'sending' THEN 1 WHEN 'unknown' THEN 1
-	WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'failed' THEN 9 ELSE 0 END)`
+	WHEN 'held' THEN 1 WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'failed' THEN 9 ELSE 0 END)`
 
 // Advances reports whether a message in status from may move to status to.
 func Advances(from, to string) bool { return Rank(to) > Rank(from) }

@@ -20,7 +20,7 @@ func TestStatusOnlyMovesForward(t *testing.T) {
 	if !Advances(StatusSending, StatusSent) || !Advances(StatusUnknown, StatusDelivered) {
 		t.Error("an in-flight or unknown message must accept a later report")
 	}
-	for _, s := range []string{StatusQueued, StatusSending, StatusUnknown, StatusSent, StatusDelivered, StatusRead, StatusFailed} {
+	for _, s := range []string{StatusQueued, StatusSending, StatusUnknown, StatusSent, StatusDelivered, StatusRead, StatusFailed, StatusHeld} {
 		if !strings.Contains(RankSQL, "'"+s+"'") {
 			t.Errorf("RankSQL lacks %s", s)
 		}

@@ -18,6 +18,7 @@ import (
 	"pregon/channels"
 	"pregon/channels/webchat"
 	"pregon/internal/testapp"
+	"pregon/outbox"
 )
 
 // chromium is Debian's package; .ci/run installs it.
@@ -104,8 +105,9 @@ func TestWidgetInBrowser(t *testing.T) {
 		t.Fatalf("visitor %q contact %q", visitor, contact)
 	}
 
-	// Wait until the page has subscribed to its topic, then reply the way
-	// the outbox does: a messages row, the adapter's Send, the result.
+	// Wait until the page has subscribed to its topic, then reply through
+	// the outbox, as an agent's reply goes: queued, dispatched through the
+	// web-chat adapter's Send, pushed to the page over realtime.
 	waitFor(t, "the page's realtime subscription", func() bool {
 		for _, c := range app.SubscriptionsBroker().Clients() {
 			if c.HasSubscription(webchat.Topic(visitor)) {
@@ -114,30 +116,21 @@ func TestWidgetInBrowser(t *testing.T) {
 		}
 		return false
 	})
-	mcol, _ := app.FindCollectionByNameOrId("messages")
-	out := core.NewRecord(mcol)
-	out.Set("direction", "out")
-	out.Set("channel", ch.Id)
-	out.Set("contact", contact)
-	out.Set("status", "sending")
-	out.Set("content", map[string]any{"text": "¡Sí! Enviamos a todo México."})
-	if err := app.Save(out); err != nil {
+	var identity string
+	if err := app.DB().NewQuery(`SELECT id FROM contact_identities WHERE kind = 'webchat' AND identifier = {:v}`).
+		Bind(dbx.Params{"v": visitor}).Row(&identity); err != nil {
 		t.Fatal(err)
 	}
-	adapter, err := env.Channels.Get(ch.Id)
+	queued, err := env.Outbox.Enqueue([]outbox.Item{{Channel: ch.Id, Contact: contact, Identity: identity,
+		Content: channels.Content{Text: "¡Sí! Enviamos a todo México."}, Source: "agent"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := adapter.Adapter.Send(context.Background(), channels.OutMessage{ID: out.Id, To: visitor,
-		Content: channels.Content{Text: "¡Sí! Enviamos a todo México."}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.Set("status", "sent")
-	out.Set("provider_id", res.ProviderID)
-	if err := app.Save(out); err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "the reply to be sent", func() bool {
+		var status string
+		app.DB().NewQuery(`SELECT status FROM messages WHERE id = {:id}`).Bind(dbx.Params{"id": queued[0].ID}).Row(&status)
+		return status == "sent"
+	})
 
 	var reply string
 	if err := chromedp.Run(ctx,

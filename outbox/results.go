@@ -1,0 +1,237 @@
+package outbox
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"pregon/events"
+)
+
+type resultKind int
+
+const (
+	resultSent    resultKind = iota
+	resultRequeue            // back to queued at nextAt
+	resultFailed
+	resultUnknown // the call was cut off: it may or may not have reached the provider
+)
+
+// result is what became of one claimed message.
+type result struct {
+	msg        *claimed
+	kind       resultKind
+	providerID string
+	nextAt     time.Time
+	// refund gives the claim's attempt back: the message was held back by
+	// our own limits or a paused channel, not tried and refused.
+	refund bool
+	code   string
+	class  string
+	detail string
+	optOut bool
+	tierAt bool // counted against the messaging tier
+	// migrateTo is the recipient's new identifier (a Telegram group that
+	// became a supergroup); the identity is updated before the retry.
+	migrateTo string
+}
+
+// writeResults records a batch of results in one transaction with prepared
+// statements (group commit), with their message.status events. Every status
+// write is monotonic: a status webhook may have moved the message on already
+// (Twilio echoes our id and can report before our batch lands), and sent
+// never replaces delivered, read or failed; provider_id and sent are one
+// statement, so the webhook handler never sees one without the other.
+func writeResults(app core.App, channel string, now time.Time, rs []result, withEvents bool) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	nowS := fmtTime(now)
+	return app.RunInTransaction(func(tx core.App) error {
+		stmts := map[resultKind]*dbx.Query{}
+		defer func() {
+			for _, q := range stmts {
+				q.Close()
+			}
+		}()
+		stmt := func(k resultKind) *dbx.Query {
+			if q := stmts[k]; q != nil {
+				return q
+			}
+			var sql string
+			switch k {
+			case resultSent:
+				sql = `UPDATE messages SET provider_id = {:pid},
+					sent_at = CASE WHEN sent_at = '' THEN {:now} ELSE sent_at END,
+					status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
+					tier_at = CASE WHEN {:tier} THEN {:now} ELSE tier_at END,
+					error_code = '', error_class = '', error_detail = '', updated = {:now}
+					WHERE rowid = {:seq}`
+			case resultRequeue:
+				sql = `UPDATE messages SET status = 'queued', next_attempt_at = {:next},
+					attempts = attempts - {:refund}, error_code = {:code}, error_class = {:class},
+					error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
+			case resultFailed:
+				sql = `UPDATE messages SET status = 'failed', failed_at = {:now}, error_code = {:code},
+					error_class = {:class}, error_detail = {:detail}, updated = {:now}
+					WHERE rowid = {:seq} AND status = 'sending'`
+			case resultUnknown:
+				sql = `UPDATE messages SET status = 'unknown', unknown_at = {:now}, tier_at = {:now},
+					error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
+			}
+			stmts[k] = tx.DB().NewQuery(sql).Prepare()
+			return stmts[k]
+		}
+		var evs []events.Event
+		if withEvents {
+			evs = make([]events.Event, 0, len(rs))
+		}
+		var optOuts, migrations []result
+		var reached []string // contacts with a message sent in this batch
+		for _, r := range rs {
+			if r.migrateTo != "" {
+				migrations = append(migrations, r)
+			}
+			p := dbx.Params{"seq": r.msg.Seq, "now": nowS}
+			var status string
+			switch r.kind {
+			case resultSent:
+				p["pid"], p["tier"] = r.providerID, r.tierAt
+				status = StatusSent
+				if r.msg.Contact != "" {
+					reached = append(reached, r.msg.Contact)
+				}
+			case resultRequeue:
+				refund := 0
+				if r.refund {
+					refund = 1
+				}
+				p["next"], p["refund"] = fmtTime(r.nextAt), refund
+				p["code"], p["class"], p["detail"] = r.code, r.class, clip(r.detail, 2000)
+			case resultFailed:
+				p["code"], p["class"], p["detail"] = clip(r.code, 50), r.class, clip(r.detail, 2000)
+				status = StatusFailed
+				if r.optOut {
+					optOuts = append(optOuts, r)
+				}
+			case resultUnknown:
+				p["detail"] = clip(r.detail, 2000)
+				status = StatusUnknown
+			}
+			res, err := stmt(r.kind).Bind(p).Execute()
+			if err != nil {
+				return fmt.Errorf("recording the result of message %s: %w", r.msg.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 || status == "" || !withEvents {
+				continue
+			}
+			evs = append(evs, statusEvent(r.msg.ID, r.msg.Contact, StatusPayload{
+				Status: status, Channel: channel, Source: r.msg.Source, SourceID: r.msg.SourceID,
+				ProviderID: r.providerID, ErrorCode: r.code, ErrorClass: r.class, ErrorDetail: clip(r.detail, 2000),
+			}))
+		}
+		if err := recordOptOuts(tx, now, optOuts, &evs); err != nil {
+			return err
+		}
+		if err := recordMigrations(tx, nowS, migrations); err != nil {
+			return err
+		}
+		if err := touchLastOutbound(tx, nowS, reached); err != nil {
+			return err
+		}
+		return events.AppendMany(tx, evs)
+	})
+}
+
+// recordOptOuts sets the identities of opt-out failures (Twilio 21610,
+// Telegram "blocked", WhatsApp 131050) to opted_out with the provider's
+// answer as evidence. The identity is saved through the contacts hooks, so
+// the consent rules apply and they append consent.changed as for any other
+// decision. An identity the hooks refuse (data written around them) is
+// still opted out, with raw SQL and an event of the same shape: an opt-out
+// must never be lost.
+func recordOptOuts(tx core.App, now time.Time, rs []result, evs *[]events.Event) error {
+	for _, r := range rs {
+		rec, err := tx.FindRecordById("contact_identities", r.msg.Identity)
+		if err != nil || rec.GetString("consent") == "opted_out" {
+			continue // deleted meanwhile, or already out
+		}
+		before := rec.GetString("consent")
+		src, wording := clip("provider:"+r.code, 200), clip(r.detail, 2000)
+		rec.Set("consent", "opted_out")
+		rec.Set("consent_source", src)
+		rec.Set("consent_wording", wording)
+		rec.Set("consent_at", now)
+		if err := tx.Save(events.WithActor(rec, "outbox")); err == nil {
+			continue
+		} else {
+			tx.Logger().Warn("outbox: the contacts hooks refused an opt-out; recording it directly",
+				"identity", r.msg.Identity, "error", err)
+		}
+		if _, err := tx.DB().NewQuery(`UPDATE contact_identities SET consent = 'opted_out', consent_at = {:now},
+			consent_source = {:src}, consent_wording = {:wording}, updated = {:now} WHERE id = {:id}`).
+			Bind(dbx.Params{"now": fmtTime(now), "src": src, "wording": wording, "id": r.msg.Identity}).Execute(); err != nil {
+			return fmt.Errorf("recording the opt-out of identity %s: %w", r.msg.Identity, err)
+		}
+		*evs = append(*evs, events.Event{Type: EventConsentChanged, Contact: r.msg.Contact, Subject: r.msg.Identity,
+			Actor: "outbox", Payload: map[string]any{"id": r.msg.Identity, "from": before, "to": "opted_out",
+				"at": now.UTC().Format(time.RFC3339), "source": src, "wording": wording, "message": r.msg.ID}})
+	}
+	return nil
+}
+
+// touchLastOutbound sets contacts.last_outbound_at (a segment condition)
+// for the contacts a batch reached, set-based, without the contact hooks:
+// it changes with every message, and the message events already record it.
+func touchLastOutbound(tx core.App, nowS string, contacts []string) error {
+	slices.Sort(contacts)
+	contacts = slices.Compact(contacts)
+	for start := 0; start < len(contacts); start += 500 {
+		chunk := contacts[start:min(start+500, len(contacts))]
+		var sb strings.Builder
+		p := dbx.Params{"now": nowS}
+		sb.WriteString("UPDATE contacts SET last_outbound_at = {:now} WHERE id IN (")
+		for i, c := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			k := "c" + strconv.Itoa(i)
+			sb.WriteString("{:" + k + "}")
+			p[k] = c
+		}
+		sb.WriteString(") AND last_outbound_at < {:now}")
+		if _, err := tx.DB().NewQuery(sb.String()).Bind(p).Execute(); err != nil {
+			return fmt.Errorf("recording the last outbound time of %d contacts: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// recordMigrations moves identities to the identifier the provider says the
+// chat now has. OR IGNORE: if another identity already holds it, the retry
+// fails again and the message ends failed, which a person can sort out.
+func recordMigrations(tx core.App, nowS string, rs []result) error {
+	for _, r := range rs {
+		if _, err := tx.DB().NewQuery(`UPDATE OR IGNORE contact_identities SET identifier = {:to}, updated = {:now}
+			WHERE id = {:id}`).Bind(dbx.Params{"to": r.migrateTo, "now": nowS, "id": r.msg.Identity}).Execute(); err != nil {
+			return fmt.Errorf("moving identity %s to %s: %w", r.msg.Identity, r.migrateTo, err)
+		}
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// cut on a rune boundary
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
