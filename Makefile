@@ -20,6 +20,7 @@ unit:
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` digs deeper.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
+	$(GO) test -run='^$$' -fuzz='^FuzzInAppDeliveries$$' -fuzztime=$(FUZZTIME) ./inbound
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeIdentifier$$' -fuzztime=$(FUZZTIME) ./contacts
 	$(GO) test -run='^$$' -fuzz='^FuzzParseWhatsApp$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTelegram$$' -fuzztime=$(FUZZTIME) ./channels/telegram

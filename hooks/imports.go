@@ -77,22 +77,6 @@ func bindImports(env *Env) {
 	})
 }
 
-// requireManager lets owners, managers and superusers through.
-func requireManager(e *core.RequestEvent, what string) error {
-	if e.Auth == nil {
-		return e.UnauthorizedError("Sign in as an owner or manager to "+what+".", nil)
-	}
-	if e.Auth.IsSuperuser() {
-		return nil
-	}
-	if e.Auth.Collection().Name == "users" {
-		if r := e.Auth.GetString("role"); r == "owner" || r == "manager" {
-			return nil
-		}
-	}
-	return e.ForbiddenError("Only owners and managers can "+what+".", nil)
-}
-
 func badRequest(e *core.RequestEvent, err error) error {
 	var ie *contactcsv.InputError
 	if errors.As(err, &ie) {
