@@ -19,6 +19,7 @@ import (
 	"pregon/channels/whatsapp"
 	"pregon/channelstore"
 	"pregon/clock"
+	"pregon/contactcsv"
 	"pregon/inbound"
 	"pregon/outbox"
 	"pregon/secretbox"
@@ -50,6 +51,8 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+	// Imports runs CSV imports in the background.
+	Imports *contactcsv.Runner
 	// Inbox stores verified webhook deliveries and processes them in order.
 	Inbox *inbound.Inbox
 	// webchat holds the web-chat endpoints' rate limiters.
@@ -113,6 +116,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindContactFields(env)
 	bindContactRoutes(env)
 	bindRoleGuards(env)
+	bindImports(env)
 	bindSegments(env)
 	bindOutbox(env)
 	bindMessages(env)
