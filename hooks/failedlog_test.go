@@ -87,8 +87,8 @@ func TestFailedLogRoles(t *testing.T) {
 		status   int
 		says     string
 	}{
-		{"guest", "", 401, "Sign in as an owner or a manager"},
-		{"agent", w.Agent, 403, "Only owners and managers"},
+		{"guest", "", 401, "Sign in as an owner or manager to see the failed-messages log"},
+		{"agent", w.Agent, 403, "Only owners and managers can see the failed-messages log"},
 		{"manager", w.Manager, 200, `"totalItems":13`},
 		{"owner", w.Owner, 200, `"totalItems":13`},
 		{"superuser", w.Superuser, 200, `"totalItems":13`},
