@@ -146,9 +146,8 @@ func Merge(app core.App, survivorID, otherID, actor string) (*core.Record, Merge
 			return fmt.Errorf("counting moved messages: %w", err)
 		}
 		// Broadcast exclusions follow the contact, so "why didn't they get
-		// it?" still has its answer; where both were excluded from the same
-		// broadcast the survivor's row stays and the other's goes with it.
-		if _, err := tx.DB().NewQuery(`UPDATE OR IGNORE broadcast_exclusions SET contact = {:s} WHERE contact = {:o}`).
+		// it?" still has its answer after a merge.
+		if _, err := tx.DB().NewQuery(`UPDATE broadcast_exclusions SET contact = {:s} WHERE contact = {:o}`).
 			Bind(dbx.Params{"s": survivorID, "o": otherID}).Execute(); err != nil {
 			return fmt.Errorf("moving broadcast exclusions to contact %s: %w", survivorID, err)
 		}

@@ -104,8 +104,6 @@ type Answer struct {
 	Times         Times  `json:"times"`
 	Replied       bool   `json:"replied"`
 	ErrorDetail   string `json:"error_detail"`
-	// Detail is an exclusion's specifics (the invalid value...).
-	Detail string `json:"detail"`
 }
 
 // Asker answers for one request: the clock, the workspace's zone and reply
@@ -330,19 +328,14 @@ func (a Asker) waiting(m msgRow, b *bcast, ch *chanInfo, ans *Answer) words {
 // exclusion answers for a contact a broadcast left out.
 func (a Asker) exclusion(x exclRow, b *bcast, cache *refs) Answer {
 	r := reasons.For(x.Reason, "", "")
-	ans := Answer{Broadcast: b.ref(), State: StateExcluded, Code: r.Code, Retryable: r.Retryable,
-		At: x.Created, Detail: x.Detail}
+	ans := Answer{Broadcast: b.ref(), State: StateExcluded, Code: r.Code, Retryable: r.Retryable, At: x.Created}
 	if b != nil {
 		ans.Source, ans.SourceID = "broadcast", b.ID
 	}
 	if ch, err := cache.channel(x.Channel); err == nil {
 		ans.Channel = ch.ref()
 	}
-	w := sayExcluded.with(reasonWords(r))
-	if x.Detail != "" {
-		w = sayExcludedDetail.with(reasonWords(r), x.Detail)
-	}
-	a.finish(&ans, w)
+	a.finish(&ans, sayExcluded.with(reasonWords(r)))
 	return ans
 }
 

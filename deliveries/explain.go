@@ -63,7 +63,6 @@ var (
 	sayBroadcastFailed = words{"Not sent: the broadcast failed before sending to this contact: %s", "No se envió: la transmisión falló antes de enviar a este contacto: %s"}
 	sayCancelledEarly  = words{"Not sent: the broadcast was cancelled before it started.", "No se envió: la transmisión se canceló antes de empezar."}
 	sayExcluded        = words{"Excluded from the broadcast: %s", "Excluido de la transmisión: %s"}
-	sayExcludedDetail  = words{"Excluded from the broadcast: %s (%s)", "Excluido de la transmisión: %s (%s)"}
 	sayChannelPaused   = words{`Waiting: the channel "%s" is paused, so nothing is sent until an admin resumes it. Last error: %s`, `En espera: el canal "%s" está en pausa y no envía nada hasta que un administrador lo reanude. Último error: %s`}
 	sayNoLastError     = words{"none recorded.", "no hay ninguno registrado."}
 	sayBroadcastPaused = words{`Not sent yet: the broadcast "%s" is paused; it continues when someone resumes it.`, `Aún no se envió: la transmisión "%s" está en pausa; continuará cuando alguien la reanude.`}

@@ -170,16 +170,16 @@ func recentMessages(app core.App, contactID string, limit int) ([]msgRow, error)
 	return rows, nil
 }
 
+// exclRow is a broadcast_exclusions row, written by the broadcast planner:
+// one per contact a broadcast left out, with a reasons code.
 type exclRow struct {
 	Broadcast string `db:"broadcast"`
 	Channel   string `db:"channel"`
 	Reason    string `db:"reason"`
-	Detail    string `db:"detail"`
 	Created   string `db:"created"`
 }
 
-const exclCols = `SELECT broadcast, COALESCE(channel, '') AS channel, reason, COALESCE(detail, '') AS detail, created
-	FROM broadcast_exclusions`
+const exclCols = `SELECT broadcast, COALESCE(channel, '') AS channel, reason, created FROM broadcast_exclusions`
 
 func exclusionOf(app core.App, broadcastID, contactID string) (exclRow, bool, error) {
 	var x exclRow

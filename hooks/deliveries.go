@@ -22,24 +22,13 @@ const (
 )
 
 // bindDeliveries adds GET /api/pregon/contacts/{id}/deliveries, the
-// per-contact "why didn't this person get my message?", and keeps
-// broadcast_exclusions from outliving their broadcast.
+// per-contact "why didn't this person get my message?".
 func bindDeliveries(env *Env) {
 	env.App.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/pregon/contacts/{id}/deliveries", func(e *core.RequestEvent) error {
 			return contactDeliveries(env, e)
 		}).Bind(apis.RequireAuth())
 		return se.Next()
-	})
-	// In the delete's transaction, so a broadcast never leaves exclusions
-	// behind; one statement, however many rows.
-	env.App.OnRecordDelete("broadcasts").BindFunc(func(e *core.RecordEvent) error {
-		return inTx(e, func(tx core.App) error {
-			if err := deliveries.DeleteExclusions(tx, e.Record.Id); err != nil {
-				return err
-			}
-			return e.Next()
-		})
 	})
 }
 

@@ -2,7 +2,6 @@ package hooks_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -223,58 +222,25 @@ func TestDeliveriesAccessAndErrors(t *testing.T) {
 	getDeliveries(t, env, fx.CtBeto, "lang=pt", w.Manager, 400, expect(`"lang"`))
 }
 
-func TestExclusionsFollowTheirBroadcastAndContact(t *testing.T) {
+// A merge moves the other contact's exclusions to the survivor, so the
+// answer survives it.
+func TestExclusionsFollowAMerge(t *testing.T) {
 	env := newFailedEnv(t)
-	count := func(app *tests.TestApp, where string, p dbx.Params) int {
-		var n int
-		if err := app.DB().NewQuery("SELECT COUNT(*) FROM broadcast_exclusions WHERE " + where).Bind(p).Row(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	app := env.factory(t)
 	defer app.Cleanup()
-
-	// Recording is idempotent and chunked.
-	xs := make([]deliveries.Exclusion, 12_001)
-	for i := range xs {
-		xs[i] = deliveries.Exclusion{Contact: fmt.Sprintf("bulk%011d", i), Reason: "no_identity"}
-	}
-	for range 2 {
-		if err := deliveries.RecordExclusions(app, fx.BDraft, fx.Now, xs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := count(app, "broadcast = {:b}", dbx.Params{"b": fx.BDraft}); n != len(xs) {
-		t.Fatalf("%d exclusions recorded, want %d", n, len(xs))
-	}
-	if err := deliveries.RecordExclusions(app, fx.BDraft, fx.Now, []deliveries.Exclusion{{Contact: fx.CtAna}}); err == nil {
-		t.Error("an exclusion without a reason was accepted")
-	}
-	// Deleting the broadcast deletes its exclusions, whatever their number.
-	b, err := app.FindRecordById("broadcasts", fx.BDraft)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Delete(b); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(app, "broadcast = {:b}", dbx.Params{"b": fx.BDraft}); n != 0 {
-		t.Fatalf("%d exclusions outlived their broadcast", n)
-	}
-	// A merge moves them to the survivor, so the answer survives it.
 	if _, _, err := contacts.Merge(app, fx.CtVale, fx.CtLuis, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(app, "contact = {:c} AND broadcast = {:b}", dbx.Params{"c": fx.CtVale, "b": fx.BPromo}); n != 1 {
-		t.Fatalf("the exclusion did not follow the merge: %d", n)
+	var n int
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM broadcast_exclusions WHERE contact = {:c} AND broadcast = {:b}").
+		Bind(dbx.Params{"c": fx.CtVale, "b": fx.BPromo}).Row(&n); err != nil || n != 1 {
+		t.Fatalf("the exclusion did not follow the merge: %d, %v", n, err)
 	}
-	// Deleting the contact deletes its exclusions.
-	c, _ := app.FindRecordById("contacts", fx.CtVale)
-	if err := app.Delete(c); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(app, "contact = {:c}", dbx.Params{"c": fx.CtVale}); n != 0 {
-		t.Fatalf("%d exclusions outlived their contact", n)
-	}
+	(&tests.ApiScenario{
+		Name: "after the merge", Method: http.MethodGet,
+		URL:     "/api/pregon/contacts/" + fx.CtVale + "/deliveries?broadcast=" + fx.BPromo,
+		Headers: map[string]string{"Authorization": env.w.Manager}, ExpectedStatus: 200,
+		ExpectedContent: []string{`"state":"excluded"`, `"code":"opted_out"`},
+		TestAppFactory:  func(testing.TB) *tests.TestApp { return app }, DisableTestAppCleanup: true,
+	}).Test(t)
 }

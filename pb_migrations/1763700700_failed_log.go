@@ -31,9 +31,8 @@ const failedLogWhere = "status IN ('failed','unknown')"
 //   - broadcast_exclusions: one row per contact a broadcast left out, with
 //     the reason's code (package reasons), written by the broadcast planner,
 //     so "why didn't this person get it?" has a per-contact answer and not
-//     only the broadcast's counts. `broadcast` is plain text (deleting a
-//     broadcast deletes its rows set-based, see hooks); `contact` is a
-//     relation that goes with the contact and is moved by a merge.
+//     only the broadcast's counts. Created here only when the broadcast
+//     engine's migration has not (same fields and indexes).
 func init() {
 	m.Register(func(app core.App) error {
 		// Raw SQL: PocketBase's index parser does not take expressions. Being
@@ -47,34 +46,27 @@ func init() {
 			}
 		}
 
-		contacts, err := app.FindCollectionByNameOrId("contacts")
-		if err != nil {
-			return err
+		// The broadcast engine's migration (1763700600) creates
+		// broadcast_exclusions; this creates the same collection where that
+		// one has not run, so the deliveries answer works on its own.
+		if _, err := app.FindCollectionByNameOrId("broadcast_exclusions"); err == nil {
+			return nil
 		}
-		c := core.NewBaseCollection("broadcast_exclusions")
-		c.Fields.Add(
+		ex := core.NewBaseCollection("broadcast_exclusions")
+		ex.Fields.Add(
 			&core.TextField{Name: "broadcast", Required: true, Max: 50},
-			&core.RelationField{Name: "contact", Required: true, CollectionId: contacts.Id, MaxSelect: 1, CascadeDelete: true},
-			// The channel and identity considered, when there was one.
+			&core.TextField{Name: "contact", Required: true, Max: 50},
 			&core.TextField{Name: "channel", Max: 50},
-			&core.TextField{Name: "identity", Max: 50},
-			// A code of package reasons: opted_out, no_identity, invalid_identifier...
 			&core.TextField{Name: "reason", Required: true, Max: 50},
-			// Specifics for people: the invalid identifier, the duplicate's contact id...
-			&core.TextField{Name: "detail", Max: 500},
 			&core.AutodateField{Name: "created", OnCreate: true},
 		)
-		c.AddIndex("idx_broadcast_exclusions_pair", true, "broadcast, contact", "")
-		c.AddIndex("idx_broadcast_exclusions_contact", false, "contact, created", "")
-		c.ListRule = rule(ruleManager)
-		c.ViewRule = rule(ruleManager)
-		return app.Save(c)
+		ex.AddIndex("idx_bexcl_broadcast", false, "broadcast, reason", "")
+		ex.AddIndex("idx_bexcl_contact", false, "contact", "")
+		ex.ListRule = rule(ruleManager)
+		ex.ViewRule = rule(ruleManager)
+		return app.Save(ex)
 	}, func(app core.App) error {
-		if c, err := app.FindCollectionByNameOrId("broadcast_exclusions"); err == nil {
-			if err := app.Delete(c); err != nil {
-				return err
-			}
-		}
+		// broadcast_exclusions stays: the broadcast engine's migration owns it.
 		for _, q := range []string{"DROP INDEX IF EXISTS idx_messages_failed_time", "DROP INDEX IF EXISTS idx_messages_failed_source"} {
 			if _, err := app.DB().NewQuery(q).Execute(); err != nil {
 				return err

@@ -15,7 +15,6 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 
-	"pregon/deliveries"
 	"pregon/internal/testapp"
 )
 
@@ -261,11 +260,10 @@ func Seed(t testing.TB, app core.App) World {
 	insertMessage(t, app, m{"id": "msgirisreply001", "direction": "in", "contact": CtIris, "channel": ChWA, "status": "received",
 		"content": text("¡Me interesa!"), "created": promoStart.Add(90 * time.Minute)})
 
-	if err := deliveries.RecordExclusions(app, BPromo, promoStart, []deliveries.Exclusion{
-		{Contact: CtLuis, Channel: ChWA, Reason: "opted_out"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	// Luis had opted out: the planner left him out, as it records it.
+	exec(`INSERT INTO broadcast_exclusions (id, broadcast, contact, channel, reason, created)
+		VALUES ('xluisexcluded01', {:b}, {:c}, {:ch}, 'opted_out', {:t})`,
+		dbx.Params{"b": BPromo, "c": CtLuis, "ch": ChWA, "t": at(promoStart)})
 	return w
 }
 
