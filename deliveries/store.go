@@ -183,7 +183,7 @@ const exclCols = `SELECT broadcast, COALESCE(channel, '') AS channel, reason, cr
 
 func exclusionOf(app core.App, broadcastID, contactID string) (exclRow, bool, error) {
 	var x exclRow
-	err := app.DB().NewQuery(exclCols + " WHERE broadcast = {:b} AND contact = {:c}").
+	err := app.DB().NewQuery(exclCols + " WHERE contact = {:c} AND broadcast = {:b} ORDER BY rowid LIMIT 1").
 		Bind(dbx.Params{"b": broadcastID, "c": contactID}).One(&x)
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, false, nil

@@ -115,22 +115,7 @@ func Seed(t testing.TB, app core.App) World {
 			dbx.Params{"id": ch.id, "name": ch.name, "type": ch.typ, "status": ch.status, "err": ch.lastErr, "now": at(Now.Add(-30 * 24 * time.Hour))})
 	}
 
-	save := func(col, id string, fields map[string]any) *core.Record {
-		t.Helper()
-		c, err := app.FindCollectionByNameOrId(col)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := core.NewRecord(c)
-		r.Id = id
-		for k, v := range fields {
-			r.Set(k, v)
-		}
-		if err := app.Save(r); err != nil {
-			t.Fatalf("fixture: saving %s %s: %v", col, id, err)
-		}
-		return r
-	}
+	save := func(col, id string, fields map[string]any) { testapp.Record(t, app, col, id, fields) }
 	people := []struct{ id, first, last string }{
 		{CtAna, "Ana", "López"}, {CtBeto, "Beto", "Ruiz"}, {CtCarla, "Carla", "Núñez"}, {CtDiego, "Diego", "Paz"},
 		{CtElena, "Elena", "Soto"}, {CtFer, "Fer", "Gil"}, {CtGaby, "Gaby", "Mora"}, {CtHugo, "Hugo", "Vega"},
