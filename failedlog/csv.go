@@ -1,6 +1,7 @@
 package failedlog
 
 import (
+	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -41,12 +42,14 @@ func (it Item) Record() []string {
 // returns how many rows it wrote. withBOM starts the file with a UTF-8
 // byte-order mark.
 func WriteCSV(w io.Writer, app core.App, f Filter, lang string, loc *time.Location, withBOM bool) (int, error) {
+	// Nothing reaches w before the first chunk is read (the buffer holds the
+	// BOM and the header), so a caller can still answer an error properly
+	// when the very first query fails.
+	bw := bufio.NewWriterSize(w, 32<<10)
 	if withBOM {
-		if _, err := io.WriteString(w, bom); err != nil {
-			return 0, fmt.Errorf("writing the CSV: %w", err)
-		}
+		bw.WriteString(bom)
 	}
-	cw := csv.NewWriter(w)
+	cw := csv.NewWriter(bw)
 	cw.UseCRLF = true
 	if err := cw.Write(Columns); err != nil {
 		return 0, fmt.Errorf("writing the CSV header: %w", err)
@@ -59,6 +62,9 @@ func WriteCSV(w io.Writer, app core.App, f Filter, lang string, loc *time.Locati
 	cw.Flush()
 	if err == nil {
 		err = cw.Error()
+	}
+	if err == nil {
+		err = bw.Flush()
 	}
 	if err != nil {
 		return n, fmt.Errorf("writing the CSV after %d rows: %w", n, err)

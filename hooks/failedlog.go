@@ -3,7 +3,6 @@ package hooks
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -83,34 +82,29 @@ func failedMessages(env *Env, e *core.RequestEvent) error {
 }
 
 func failedCSV(env *Env, e *core.RequestEvent, q failedQuery) error {
-	name := "failed-messages"
-	if s := fileSlug(q.broadcastName); s != "" {
-		name += "-" + s
+	name := "failed-messages-"
+	if q.broadcastName != "" {
+		name += q.broadcastName + "-"
 	}
-	name += "-" + env.Clock.Now().In(q.loc).Format("2006-01-02") + ".csv"
+	name += env.Clock.Now().In(q.loc).Format("2006-01-02") + ".csv"
+	extendDeadlines(e, time.Hour)
 	h := e.Response.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Content-Disposition", attachment(name))
 	h.Set("Cache-Control", "no-store")
-	e.Response.WriteHeader(http.StatusOK)
-	n, err := failedlog.WriteCSV(e.Response, e.App, q.filter, q.lang, q.loc, q.bom)
+	w := &trackingWriter{w: e.Response}
+	n, err := failedlog.WriteCSV(w, e.App, q.filter, q.lang, q.loc, q.bom)
 	if err != nil {
-		// The status line is gone: the client sees a cut file; the log says why.
+		if !w.wrote {
+			h.Del("Content-Disposition")
+			return e.InternalServerError("The export failed before it started; try again.", err)
+		}
+		// The status is sent already: abort the connection, as the contacts
+		// export does, so that a cut file never looks complete.
 		e.App.Logger().Error("failed-messages CSV export stopped", "rows", n, "error", err.Error())
+		panic(http.ErrAbortHandler)
 	}
 	return nil
-}
-
-var slugRun = regexp.MustCompile(`[^A-Za-z0-9]+`)
-
-// fileSlug makes a broadcast's name safe for a file name: ASCII letters and
-// digits joined by dashes, at most 60 characters.
-func fileSlug(s string) string {
-	s = strings.Trim(slugRun.ReplaceAllString(s, "-"), "-")
-	if len(s) > 60 {
-		s = strings.TrimRight(s[:60], "-")
-	}
-	return s
 }
 
 func parseFailedQuery(e *core.RequestEvent, ws workspace.Settings) (failedQuery, error) {

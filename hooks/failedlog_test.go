@@ -371,7 +371,7 @@ func TestFailedLogCSV(t *testing.T) {
 		Headers: map[string]string{"Authorization": w.Owner}, ExpectedStatus: 200, ExpectedContent: []string{"contact id"},
 		TestAppFactory: factory,
 		AfterTestFunc: func(t testing.TB, _ *tests.TestApp, res *http.Response) {
-			if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="failed-messages-Promo-Buen-Fin-2025-11-22.csv"` {
+			if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="failed-messages-Promo_Buen_Fin-2025-11-22.csv"` {
 				t.Errorf("Content-Disposition %q", cd)
 			}
 			body, _ := io.ReadAll(res.Body)
