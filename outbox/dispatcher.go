@@ -324,11 +324,13 @@ func (d *dispatcher) send(msg *claimed) result {
 	if d.opts.StatusCallbackURL != nil {
 		out.StatusCallbackURL = d.opts.StatusCallbackURL(d.ch.ID, msg.ID)
 	}
-	if err := d.pacer.Guard(d.stopCtx); err != nil {
+	slot, err := d.pacer.Guard(d.stopCtx)
+	if err != nil {
 		d.rcpt.release(msg.Identity, time.Time{})
 		return d.requeue(msg, d.now())
 	}
 	res, err := d.call(out)
+	slot.done()
 	now := d.now()
 	if err == nil {
 		d.rcpt.release(msg.Identity, time.Time{})
