@@ -23,6 +23,10 @@ type Event struct {
 	Subject string // the id of the record it is about (message, broadcast...)
 	Payload any    // JSON-encodable details
 	Actor   string // "user:<id>", "api", "import:<id>", "system", "webhook:<channel>"
+	// ID is the event's record id; empty means one that sorts by time (see
+	// newIDs). Bulk writers (imports) may pass ids of their own that grow,
+	// so inserts stay at the index's edge.
+	ID string
 }
 
 // Append writes one event through app, which should be the transaction-bound
@@ -94,7 +98,11 @@ func appendWith(ins *multirow.Stmt, tx core.App, evs []Event) error {
 				return fmt.Errorf("encoding %s event payload: %w", e.Type, err)
 			}
 		}
-		args = append(args, ids[i], e.Type, e.Contact, e.Subject, string(payload), e.Actor, created)
+		id := e.ID
+		if id == "" {
+			id = ids[i]
+		}
+		args = append(args, id, e.Type, e.Contact, e.Subject, string(payload), e.Actor, created)
 	}
 	if _, err := ins.Exec(tx, args); err != nil {
 		return fmt.Errorf("appending %d events (first %s): %w", len(evs), evs[0].Type, err)
