@@ -16,6 +16,7 @@ import (
 type simulation struct {
 	rate    int
 	seconds int
+	from    int // the mean counts arrivals from this second on (0: the first arrival)
 	latency func(r *rand.Rand) time.Duration
 	arrive  func(r *rand.Rand, start time.Time, latency time.Duration) time.Time
 }
@@ -74,12 +75,12 @@ func (s simulation) run(seed uint64) simResult {
 		}
 		res.busiest = max(res.busiest, hi-lo+1)
 		// The mean over the run, counted from the first arrival as the
-		// rate benchmark does.
-		if a.Sub(arrivals[0]) < time.Duration(s.seconds-1)*time.Second {
+		// rate benchmark does (or from second from).
+		if since := a.Sub(arrivals[0]); since >= time.Duration(s.from)*time.Second && since < time.Duration(s.seconds-1)*time.Second {
 			counted++
 		}
 	}
-	res.mean = float64(counted) / float64(s.seconds-1)
+	res.mean = float64(counted) / float64(s.seconds-1-s.from)
 	return res
 }
 
@@ -161,10 +162,10 @@ func TestCountingStartsAloneLetsDelayedRequestsBunch(t *testing.T) {
 	}
 }
 
-// Against a remote provider every call pays the round trip; only the part
-// above the usual latency counts, so the rate is kept, not cut by the
-// latency/(1 s + latency) a window holding each call until its answer would
-// cost (about 17 % at 200 ms).
+// Against a remote provider every call pays the round trip; once the usual
+// latency is learnt (an epoch) only the part above it counts, so the rate is
+// kept, not cut by the latency/(1 s + latency) a window holding each call
+// until its answer would cost (about 17 % at 200 ms).
 func TestRemoteLatencyCostsLittleOfTheRate(t *testing.T) {
 	remote := func(r *rand.Rand) time.Duration {
 		return time.Duration(180+r.IntN(30)) * time.Millisecond
@@ -173,36 +174,60 @@ func TestRemoteLatencyCostsLittleOfTheRate(t *testing.T) {
 		return start.Add(90*time.Millisecond + time.Duration(r.Int64N(int64(lat-180*time.Millisecond)+1)))
 	}
 	for _, rate := range []int{80, 1000} {
-		res := simulation{rate: rate, seconds: 60, latency: remote, arrive: halfway}.run(7)
+		res := simulation{rate: rate, seconds: 120, from: 60, latency: remote, arrive: halfway}.run(7)
 		if res.busiest > rate || res.mean < 0.97*float64(rate) {
 			t.Fatalf("rate %d: busiest %d, mean %.1f/s", rate, res.busiest, res.mean)
 		}
 	}
 }
 
-func TestArrivalWindowLearnsTheUsualLatencyPerEpoch(t *testing.T) {
-	w := newArrivalWindow(10)
-	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	if got := w.usualLatency(t0); got != 0 {
-		t.Fatalf("before any call the usual latency is %v, want 0", got)
+// A channel's first calls open their connections: slow, and slow before
+// the request reaches the provider. Their latency must not be taken for the
+// usual one, or their arrivals bunch with the faster calls that follow.
+func TestSlowFirstCallsDoNotBunchWithTheFastOnesAfter(t *testing.T) {
+	for _, rate := range []int{80, 1000} {
+		var calls int
+		sim := simulation{rate: rate, seconds: 30,
+			latency: func(r *rand.Rand) time.Duration {
+				calls++
+				if calls <= 256 { // one new connection per worker
+					return 20 * time.Millisecond
+				}
+				return time.Duration(200+r.IntN(300)) * time.Microsecond
+			},
+			arrive: func(r *rand.Rand, start time.Time, lat time.Duration) time.Time {
+				return start.Add(lat) // the delay is all on the way in
+			}}
+		if res := sim.run(3); res.busiest > rate {
+			t.Fatalf("rate %d: %d arrivals in one second", rate, res.busiest)
+		}
 	}
-	start := func(at time.Time) {
+}
+
+func TestArrivalWindowLearnsTheUsualLatencyPerEpoch(t *testing.T) {
+	w := newArrivalWindow(3)
+	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	call := func(at time.Time, lat time.Duration) {
 		if ok, _ := w.tryStart(at); !ok {
 			t.Fatalf("no room at %v", at)
 		}
+		w.finish(at, at.Add(lat))
 	}
-	start(t0)
-	w.finish(t0, t0.Add(200*time.Millisecond))
-	start(t0.Add(time.Second))
-	w.finish(t0.Add(time.Second), t0.Add(time.Second+300*time.Millisecond))
-	if got := w.usualLatency(t0.Add(2 * time.Second)); got != 200*time.Millisecond {
-		t.Fatalf("usual latency %v, want the minimum, 200ms", got)
+	call(t0, 200*time.Millisecond)
+	call(t0.Add(time.Second), 300*time.Millisecond)
+	if got := w.usualLatency(t0.Add(2 * time.Second)); got != 0 {
+		t.Fatalf("within the first epoch the usual latency is %v, want 0 (not learnt yet)", got)
 	}
-	// Two epochs later the old minimum is forgotten.
+	// The next epoch knows the first one's minimum...
+	next := t0.Add(latencyEpoch + time.Second)
+	call(next, 400*time.Millisecond)
+	if got := w.usualLatency(next.Add(time.Second)); got != 200*time.Millisecond {
+		t.Fatalf("usual latency %v in the next epoch, want the first one's minimum, 200ms", got)
+	}
+	// ...and forgets it one epoch later.
 	later := t0.Add(2*latencyEpoch + time.Second)
-	start(later)
-	w.finish(later, later.Add(250*time.Millisecond))
-	if got := w.usualLatency(later.Add(time.Second)); got != 250*time.Millisecond {
-		t.Fatalf("usual latency %v after two epochs, want 250ms", got)
+	call(later, 450*time.Millisecond)
+	if got := w.usualLatency(later.Add(time.Second)); got != 400*time.Millisecond {
+		t.Fatalf("usual latency %v two epochs later, want 400ms", got)
 	}
 }
