@@ -20,18 +20,6 @@ func seq(app core.App, id string) int64 {
 	return n
 }
 
-// WriteResultsBench writes n sent results for the given ids, with or
-// without their events, for the cost measurement in BenchmarkWriteResults.
-func WriteResultsBench(app core.App, channel string, ids []string, now time.Time, withEvents bool) error {
-	rs := make([]result, len(ids))
-	for i, id := range ids {
-		rs[i] = result{msg: &claimed{ID: id, Seq: seq(app, id), Contact: "c"}, kind: resultSent, providerID: "wamid." + id}
-	}
-	rec := newRecorder(app)
-	defer rec.close()
-	return rec.write(app, channel, now, rs, withEvents)
-}
-
 // ClaimForTest claims up to limit due messages of a channel and returns their ids.
 func ClaimForTest(app core.App, channel string, now time.Time, limit int) ([]string, error) {
 	ms, err := claim(app, channel, now, limit)
