@@ -131,6 +131,27 @@ func TestArrivalWindowNeverLetsASecondHoldMoreThanTheRate(t *testing.T) {
 	}
 }
 
+// A machine starved of CPU held requests on loopback for over a second;
+// however long a call takes, its arrival stays counted until its answer.
+func TestLongStallsDoNotBunchArrivals(t *testing.T) {
+	starved := func(r *rand.Rand) time.Duration {
+		if r.Float64() < 0.001 {
+			return time.Duration(500+r.IntN(1500)) * time.Millisecond
+		}
+		return loopbackLatency(r)
+	}
+	for _, rate := range []int{80, 1000} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			res := simulation{rate: rate, seconds: 60, latency: starved, arrive: func(r *rand.Rand, start time.Time, lat time.Duration) time.Time {
+				return start.Add(lat) // held on the way in for the whole call
+			}}.run(seed)
+			if res.busiest > rate {
+				t.Fatalf("rate %d, seed %d: %d arrivals in one second", rate, seed, res.busiest)
+			}
+		}
+	}
+}
+
 // A delay on the way in is what breaks a guard that counts call starts
 // only: the same traffic through a window that counts each call for its
 // slack alone (no latency) puts more than the rate into a second.
