@@ -302,8 +302,10 @@ func (a Asker) reply(m msgRow, b *bcast) (at string, replied bool, err error) {
 	}
 	if b != nil {
 		var rows []string
-		if err := a.App.DB().NewQuery(`SELECT created FROM events WHERE contact = {:c} AND contact != ''
-			AND type = 'broadcast.replied' AND subject = {:b} ORDER BY created LIMIT 1`).
+		// Through the contact's events (idx_events_contact_seq): the unary +
+		// keeps SQLite from walking every reply of every broadcast instead.
+		if err := a.App.DB().NewQuery(`SELECT created FROM events WHERE contact = {:c}
+			AND +type = 'broadcast.replied' AND subject = {:b} ORDER BY created LIMIT 1`).
 			Bind(dbx.Params{"c": contact, "b": b.ID}).Column(&rows); err != nil {
 			return "", false, fmt.Errorf("reading the contact's replies: %w", err)
 		}
