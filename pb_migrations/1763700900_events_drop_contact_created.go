@@ -5,7 +5,7 @@ import (
 	m "github.com/pocketbase/pocketbase/migrations"
 )
 
-// Drops idx_events_contact (contact, created), partial on contact != ''.
+// Drops idx_events_contact (contact, created), partial on a non-empty contact.
 // The timeline reads idx_events_contact_seq (contact; rowid order), merges
 // read idx_events_type, and SQLite cannot use a partial index for the
 // `contact IN (...)` the timeline asks, so nothing read it; every event
