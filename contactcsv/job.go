@@ -155,7 +155,10 @@ func (j *job) pipeline(ctx context.Context, r *csvfile.Reader, n *normalizer) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	toWork := make(chan *chunk, j.opts.Workers*2)
-	toWrite := make(chan *chunk, j.opts.Workers*2)
+	// The workers may run a whole batch ahead: while the writer applies one
+	// batch they prepare the next, instead of stopping after a few chunks
+	// and leaving the writer to wait for the rest of its next batch.
+	toWrite := make(chan *chunk, j.opts.BatchSize/chunkSize+j.opts.Workers*2)
 
 	go func() {
 		defer close(toWork)
