@@ -62,7 +62,10 @@ func Run(ctx context.Context, app core.App, id string, opts Options) error {
 		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
+		// The writer needs a core of its own (it is the bottleneck: ~37 µs
+		// of CPU per row against ~23 µs of parsing); more workers than the
+		// other cores would only take turns with it.
+		opts.Workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	rec, err := app.FindRecordById("imports", id)
 	if err != nil {
