@@ -200,16 +200,27 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 	if err != nil {
 		return err
 	}
+	// The segments area may add indexes at any time: checked per batch.
+	journaled, err := statementJournaled(tx, "contacts", "contact_identities", "events")
+	if err != nil {
+		return err
+	}
+	perStmt := func(table string, n int) int {
+		if journaled[table] {
+			return 1
+		}
+		return n
+	}
 	now := sqlText(b.now)
 	b.insContacts = newBulkInsert(ex, "contacts",
 		[]string{"id", "first_name", "last_name", "phone", "email", "language", "country", "timezone", "tags", "fields", "created", "updated"},
-		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, contactsPerStmt)
+		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, perStmt("contacts", contactsPerStmt))
 	b.insIdents = newBulkInsert(ex, "contact_identities",
 		[]string{"id", "contact", "kind", "identifier", "from_phone", "consent", "consent_at", "consent_source", "consent_wording", "created", "updated"},
-		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, identitiesPerStmt)
+		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, perStmt("contact_identities", identitiesPerStmt))
 	b.insEvents = newBulkInsert(ex, "events",
 		[]string{"id", "type", "contact", "subject", "payload", "actor", "created"},
-		[]string{"?", sqlText(contacts.EventContactImported), "?", "''", "?", sqlText(w.actor), now}, eventsPerStmt)
+		[]string{"?", sqlText(contacts.EventContactImported), "?", "''", "?", sqlText(w.actor), now}, perStmt("events", eventsPerStmt))
 	defer b.close()
 	for i := range rows {
 		r := &rows[i]

@@ -17,6 +17,7 @@ import (
 	"pregon/contacts"
 	"pregon/csvfile"
 	"pregon/events"
+	"pregon/internal/sqlitemem"
 	"pregon/workspace"
 )
 
@@ -265,6 +266,7 @@ func (j *job) commit(rows []row) error {
 	}
 	before, size := j.w.counts, j.rej.size
 	j.w.markDuplicates(rows)
+	defer sqlitemem.Reserve()()
 	err := j.app.RunInTransaction(func(tx core.App) error {
 		if err := j.w.apply(tx, rows, j.rej.write); err != nil {
 			return err

@@ -20,6 +20,10 @@ import "sync"
 const (
 	minClassLog = 4
 	maxClassLog = 14
+	slabMask    = 1<<16 - 1 // slabs are 64 KiB, aligned
+	// reserveBlocks is how many blocks of each class Reserve allocates:
+	// for 16 KiB blocks (3 to a slab) that is 5-6 slabs with 10 free slots.
+	reserveBlocks = 16
 )
 
 var once sync.Once
@@ -28,3 +32,11 @@ var once sync.Once
 // (about 700 KiB of address space, of which only the touched pages count
 // in RSS). Safe to call from any goroutine, any number of times.
 func KeepSlabs() { once.Do(keepSlabs) }
+
+// Reserve holds, until release is called, one block in each size class
+// with a free slot beside it, so that a bulk write's transient buffers
+// (page splits on B-tree pages in the middle of an index: random keys,
+// expression indexes) find room in a slab that stays mapped, even after
+// long-lived blocks (the page cache) took the pinned slab's free slots.
+// Call it around each transaction of a bulk write.
+func Reserve() (release func()) { return reserve() }

@@ -4,3 +4,5 @@ package sqlitemem
 
 // keepSlabs does nothing where the allocator's layout was not checked.
 func keepSlabs() {}
+
+func reserve() func() { return func() {} }
