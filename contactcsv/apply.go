@@ -149,7 +149,10 @@ type batch struct {
 	// use). Nothing in a batch reads what it inserted: the checks run on
 	// idents and byKey.
 	insContacts, insIdents, insEvents *bulkInsert
-	updContact, updIdent, delIdent    *dbx.Query
+	// insPlainIdents takes the identities without consent (most of them):
+	// four bound values fewer each, binding being ~15% of the writer.
+	insPlainIdents                 *bulkInsert
+	updContact, updIdent, delIdent *dbx.Query
 }
 
 // prepared returns *q, preparing sql on first use.
@@ -166,7 +169,7 @@ func (b *batch) close() {
 			q.Close()
 		}
 	}
-	for _, bi := range []*bulkInsert{b.insContacts, b.insIdents, b.insEvents} {
+	for _, bi := range []*bulkInsert{b.insContacts, b.insIdents, b.insPlainIdents, b.insEvents} {
 		if bi != nil {
 			bi.close()
 		}
@@ -218,6 +221,9 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 	b.insIdents = newBulkInsert(ex, "contact_identities",
 		[]string{"id", "contact", "kind", "identifier", "from_phone", "consent", "consent_at", "consent_source", "consent_wording", "created", "updated"},
 		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, perStmt("contact_identities", identitiesPerStmt))
+	b.insPlainIdents = newBulkInsert(ex, "contact_identities",
+		[]string{"id", "contact", "kind", "identifier", "from_phone", "consent", "consent_at", "consent_source", "consent_wording", "created", "updated"},
+		[]string{"?", "?", "?", "?", "?", "''", "''", "''", "''", now, now}, perStmt("contact_identities", identitiesPerStmt))
 	b.insEvents = newBulkInsert(ex, "events",
 		[]string{"id", "type", "contact", "subject", "payload", "actor", "created"},
 		[]string{"?", sqlText(contacts.EventContactImported), "?", "''", "?", sqlText(w.actor), now}, perStmt("events", eventsPerStmt))
@@ -237,7 +243,7 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 			}
 		}
 	}
-	for _, bi := range []*bulkInsert{b.insContacts, b.insIdents, b.insEvents} {
+	for _, bi := range []*bulkInsert{b.insContacts, b.insIdents, b.insPlainIdents, b.insEvents} {
 		if err := bi.flush(); err != nil {
 			return err
 		}
@@ -560,7 +566,11 @@ func (w *writer) writeIdentities(b *batch, ids []*identity, fact *contacts.Impor
 			fact.IdentitiesRemoved = append(fact.IdentitiesRemoved, it.fact())
 		case it.deleted:
 		case it.isNew:
-			err = b.insIdents.add(it.ID, it.Contact, it.Kind, it.Identifier, it.FromPhone, it.Consent, it.ConsentAt, it.Source, it.Wording)
+			if it.Consent == "" && it.ConsentAt == "" && it.Source == "" && it.Wording == "" {
+				err = b.insPlainIdents.add(it.ID, it.Contact, it.Kind, it.Identifier, it.FromPhone)
+			} else {
+				err = b.insIdents.add(it.ID, it.Contact, it.Kind, it.Identifier, it.FromPhone, it.Consent, it.ConsentAt, it.Source, it.Wording)
+			}
 			b.hold(it)
 			fact.IdentitiesAdded = append(fact.IdentitiesAdded, it.fact())
 		case it.was != nil || it.consentFrom != nil:
