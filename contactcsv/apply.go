@@ -393,8 +393,15 @@ func (w *writer) create(b *batch, r *row) error {
 	if err := w.writeIdentities(b, c.idents, &facts); err != nil {
 		return err
 	}
+	head := r.createdEvent
+	if len(head) == 0 { // rows are always encoded by the worker; this keeps a slip from panicking
+		var err error
+		if head, err = json.Marshal(contacts.NewImported(r.line, contacts.Compare(nil, after))); err != nil {
+			return fmt.Errorf("encoding the event of line %d: %w", r.line, err)
+		}
+	}
 	w.counts.Created++
-	return w.record(b, after.ID, eventPayload(r.createdEvent, &facts))
+	return w.record(b, after.ID, eventPayload(head, &facts))
 }
 
 // record queues a contact.imported event.
