@@ -10,6 +10,7 @@ import (
 
 	"pregon/contacts"
 	"pregon/csvfile"
+	"pregon/csvsafe"
 )
 
 // consent values of a row's opt_in cell.
@@ -90,7 +91,7 @@ func (n *normalizer) fill(r *row, f []string) error {
 		c.Fields = make(map[string]any, len(h.fields))
 		for _, fc := range h.fields {
 			if fc.idx < len(f) {
-				if v := unescape(strings.TrimSpace(f[fc.idx])); v != "" {
+				if v := csvsafe.Unescape(strings.TrimSpace(f[fc.idx])); v != "" {
 					c.Fields[fc.key] = v
 				}
 			}

@@ -122,6 +122,8 @@ func Bind(app core.App, opts Options) *Env {
 	bindSegments(env)
 	bindOutbox(env)
 	bindMessages(env)
+	bindFailedLog(env)
+	bindDeliveries(env)
 	return env
 }
 
