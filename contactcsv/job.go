@@ -139,6 +139,7 @@ func (j *job) run(ctx context.Context) error {
 	}
 
 	n := &normalizer{h: plan.Header, defs: defs, region: settings.DefaultRegion, ident: req.Identifier, mode: req.Mode, formTags: req.Tags}
+	defer spaceCheckpoints(j.app)()
 	if err := j.pipeline(ctx, csvfile.NewReader(f, plan.Format), n); err != nil {
 		return err
 	}
