@@ -20,6 +20,7 @@ import (
 
 	"pregon/contactcsv"
 	"pregon/contacts"
+	"pregon/events"
 	"pregon/internal/csvgen"
 	"pregon/internal/testapp"
 )
@@ -865,4 +866,36 @@ func TestImportWritesWhatTheContactsHookWrites(t *testing.T) {
 		contactcsv.Request{Mode: contactcsv.UpdateOnly, Identifier: contactcsv.ByID})
 	wantCounts(t, rec, 1, 0, 1, 0, 0, 0)
 	compare("update", hookSeq, importSeq)
+}
+
+// The timeline of an imported contact shows its one contact.imported event,
+// whose payload says what the row did.
+func TestImportedContactTimeline(t *testing.T) {
+	const id = "impaaaaaaaaaaaa"
+	var imp *core.Record
+	headers := map[string]string{}
+	s := tests.ApiScenario{
+		Name: "manager", Method: http.MethodGet, URL: "/api/pregon/contacts/" + id + "/timeline",
+		Headers: headers, ExpectedStatus: 200,
+		ExpectedContent: []string{`"type":"contact.imported"`, `"contact":"` + id + `"`, `"line":2`, `"action":"created"`,
+			`"attributes":{"first_name":"Ana","phone":"+525511112222"}`, `"tags_added":["vip","feria"]`,
+			`"identities_added":[{"identity":"`, `"kind":"whatsapp","identifier":"+525511112222","from_phone":true}`},
+		NotExpectedContent: []string{`"tag.added"`, `"identity.added"`, `"contact.created"`},
+		TestAppFactory: func(t testing.TB) *tests.TestApp {
+			a := newImportApp(t)
+			imp = importFile(t, a, "feria.csv", "id,phone,first_name,tags\n"+id+",55 1111 2222,Ana,vip\n",
+				contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByID, Tags: []string{"feria"}})
+			wantCounts(t, imp, 1, 1, 0, 0, 0, 0)
+			headers["Authorization"] = a.manager
+			return a.TestApp
+		},
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+			var rows []events.Row
+			if err := app.DB().NewQuery(`SELECT ` + events.RowColumns + ` FROM events WHERE contact = {:c}`).
+				Bind(dbx.Params{"c": id}).All(&rows); err != nil || len(rows) != 1 || rows[0].Actor != "import:"+imp.Id {
+				t.Fatalf("events of the imported contact: %+v %v", rows, err)
+			}
+		},
+	}
+	s.Test(t)
 }
