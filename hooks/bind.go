@@ -21,6 +21,7 @@ import (
 	"pregon/clock"
 	"pregon/contactcsv"
 	"pregon/inbound"
+	"pregon/internal/sqlitemem"
 	"pregon/outbox"
 	"pregon/secretbox"
 )
@@ -79,6 +80,7 @@ func Bind(app core.App, opts Options) *Env {
 		opts.Registry = DefaultRegistry()
 	}
 	env := &Env{App: app, Box: opts.Box, Clock: opts.Clock, Registry: opts.Registry, Opts: opts}
+	sqlitemem.KeepSlabs() // process-wide, once: bulk SQLite writes stop mapping memory per page split
 	env.Channels = channelstore.New(app, func() *secretbox.Box { return env.Box }, opts.Registry,
 		channels.Deps{Now: opts.Clock.Now, Publish: env.Publish})
 	env.Inbox = newInbox(env)
