@@ -61,7 +61,9 @@ func newRecorder(app core.App) *recorder {
 			sent_at = CASE WHEN sent_at = '' THEN v.at ELSE sent_at END,
 			status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
 			tier_at = CASE WHEN v.tier THEN v.at ELSE tier_at END,
-			error_code = '', error_class = '', error_detail = '', updated = v.at
+			error_code = CASE WHEN status = 'failed' THEN error_code ELSE '' END,
+			error_class = CASE WHEN status = 'failed' THEN error_class ELSE '' END,
+			error_detail = CASE WHEN status = 'failed' THEN error_detail ELSE '' END, updated = v.at
 			FROM v WHERE messages.rowid = v.seq`
 	})
 	touch := multirow.New(db, 2, []int{64, 8, 1}, func(n int) string {
@@ -83,7 +85,8 @@ func (rc *recorder) close() {
 // statements; the rarer outcomes one prepared execution each. Every status
 // write is monotonic: a status webhook may have moved the message on
 // already (Twilio echoes our id and can report before our batch lands), and
-// sent never replaces delivered, read or failed; provider_id and sent are
+// sent never replaces delivered, read or failed, nor clears the error a
+// failed callback recorded (a retry's old error is cleared); provider_id and sent are
 // one statement, so the webhook handler never sees one without the other.
 func (rc *recorder) write(app core.App, channel string, now time.Time, rs []result, withEvents bool) error {
 	if len(rs) == 0 {

@@ -72,3 +72,39 @@ func TestClaimReadsTheRecipientsIdentityAsItIsNow(t *testing.T) {
 		t.Fatalf("calls %v, want one to %s", calls, ident)
 	}
 }
+
+// Twilio can report a message failed (by our id, in its status callback)
+// before our batch records the send: the send neither moves the message back
+// to sent nor wipes the reason the provider gave.
+func TestSentResultKeepsAnEarlierFailedCallbacksError(t *testing.T) {
+	f := newFixture(t, waCaps, nil)
+	cs, ids := f.recipients(2, epoch)
+	var msgIDs []string
+	for _, q := range f.enqueue(f.each(cs, ids, tmpl("promo"), outbox.SourceBroadcast, "b1")...) {
+		msgIDs = append(msgIDs, q.ID)
+	}
+	if _, err := outbox.ClaimForTest(f.app, f.channel, epoch, 100); err != nil {
+		t.Fatal(err)
+	}
+	seqs := outbox.SeqsForTest(f.app, msgIDs)
+	// The first message failed at the provider already; the second carries
+	// an error from an earlier, retried attempt.
+	if _, err := f.app.DB().NewQuery(`UPDATE messages SET status = 'failed', error_code = '30003',
+		error_class = 'permanent', error_detail = 'Unreachable destination handset' WHERE id = {:id}`).
+		Bind(dbx.Params{"id": msgIDs[0]}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.app.DB().NewQuery(`UPDATE messages SET error_code = '429', error_class = 'retryable',
+		error_detail = 'rate limited' WHERE id = {:id}`).Bind(dbx.Params{"id": msgIDs[1]}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.WriteSentSeqsForTest(f.app, f.channel, msgIDs, seqs, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.msg(msgIDs[0]); m.Status != "failed" || m.ErrorCode != "30003" || m.ErrorDetail != "Unreachable destination handset" {
+		t.Fatalf("failed callback overwritten by the send: %+v", m)
+	}
+	if m := f.msg(msgIDs[1]); m.Status != "sent" || m.ErrorCode != "" || m.ErrorDetail != "" {
+		t.Fatalf("a sent message keeps an earlier attempt's error: %+v", m)
+	}
+}
