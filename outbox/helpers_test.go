@@ -38,7 +38,10 @@ type testAdapter struct {
 	calls  []channels.OutMessage
 	perTo  map[string]int
 	answer outcome
-	seq    int
+	// answerCtx, when set, answers instead of answer and sees the call's
+	// context, as a real HTTP client does.
+	answerCtx func(ctx context.Context, m channels.OutMessage) (channels.SendResult, error)
+	seq       int
 }
 
 func (a *testAdapter) Type() channels.Type                                    { return channels.WhatsAppCloud }
@@ -57,8 +60,11 @@ func (a *testAdapter) Send(ctx context.Context, m channels.OutMessage) (channels
 	n := a.perTo[m.To]
 	a.seq++
 	seq := a.seq
-	answer := a.answer
+	answer, answerCtx := a.answer, a.answerCtx
 	a.mu.Unlock()
+	if answerCtx != nil {
+		return answerCtx(ctx, m)
+	}
 	if answer != nil {
 		return answer(m, n)
 	}

@@ -69,19 +69,19 @@ func TestStopDrainsCallsInFlightAndLeavesTheRestQueued(t *testing.T) {
 func TestStopCutsOffCallsPastTheDrainDeadlineAsUnknown(t *testing.T) {
 	f := newFixture(t, waCaps, nil)
 	cs, ids := f.recipients(1, epoch)
-	hang := make(chan struct{})
 	entered := make(chan struct{})
-	f.adapter.setAnswer(func(m channels.OutMessage, n int) (channels.SendResult, error) {
+	f.adapter.mu.Lock()
+	f.adapter.answerCtx = func(ctx context.Context, m channels.OutMessage) (channels.SendResult, error) {
 		close(entered)
-		<-hang // answers only when the drain deadline has cut the call off
-		return channels.SendResult{}, context.Canceled
-	})
+		<-ctx.Done() // answers only when the drain deadline has cut the call off
+		return channels.SendResult{}, ctx.Err()
+	}
+	f.adapter.mu.Unlock()
 	q := f.enqueue(f.item(cs[0], ids[0], text("slow"), outbox.SourceAPI))
 	f.start()
 	<-entered
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	go func() { <-ctx.Done(); time.Sleep(10 * time.Millisecond); close(hang) }()
 	f.env.Outbox.Stop(ctx)
 	if m := f.msg(q[0].ID); m.Status != outbox.StatusUnknown {
 		t.Fatalf("a call cut off at shutdown may have reached the provider: want unknown, got %+v", m)

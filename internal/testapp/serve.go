@@ -11,8 +11,8 @@ import (
 
 // Serve runs app over real HTTP on a loopback port, with the router built
 // as `pregon serve` builds it (PocketBase's routes, its allow-all CORS,
-// then every OnServe handler: Pregón's routes and workers). For tests that
-// need a real client, such as a browser.
+// then every OnServe handler: Pregón's routes and workers, but not the cron
+// scheduler). For tests that need a real client, such as a browser.
 func Serve(t testing.TB, app core.App) *httptest.Server {
 	t.Helper()
 	r, err := apis.NewRouter(app)
@@ -33,6 +33,10 @@ func Serve(t testing.TB, app core.App) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// OnServe started PocketBase's cron; a job it fires at a minute boundary
+	// can outlive the test and query a closed database (a nil-pointer panic
+	// that takes the whole package down). No test needs the scheduler.
+	app.Cron().Stop()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		// Realtime streams never end by themselves.
