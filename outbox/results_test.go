@@ -12,16 +12,7 @@ import (
 // it was being sent has no row to update and gets no event, and every other
 // one gets its provider id, sent status and event.
 func TestSentBatchSkipsAMessageDeletedMeanwhile(t *testing.T) {
-	f := newFixture(t, waCaps, nil)
-	cs, ids := f.recipients(40, epoch)
-	var msgIDs []string
-	for _, q := range f.enqueue(f.each(cs, ids, tmpl("promo"), outbox.SourceBroadcast, "b1")...) {
-		msgIDs = append(msgIDs, q.ID)
-	}
-	if _, err := outbox.ClaimForTest(f.app, f.channel, epoch, 100); err != nil {
-		t.Fatal(err)
-	}
-	seqs := outbox.SeqsForTest(f.app, msgIDs)
+	f, msgIDs, seqs := claimedBroadcast(t, 40)
 	if _, err := f.app.DB().NewQuery("DELETE FROM messages WHERE id = {:id}").Bind(dbx.Params{"id": msgIDs[7]}).Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +68,7 @@ func TestClaimReadsTheRecipientsIdentityAsItIsNow(t *testing.T) {
 // before our batch records the send: the send neither moves the message back
 // to sent nor wipes the reason the provider gave.
 func TestSentResultKeepsAnEarlierFailedCallbacksError(t *testing.T) {
-	f := newFixture(t, waCaps, nil)
-	cs, ids := f.recipients(2, epoch)
-	var msgIDs []string
-	for _, q := range f.enqueue(f.each(cs, ids, tmpl("promo"), outbox.SourceBroadcast, "b1")...) {
-		msgIDs = append(msgIDs, q.ID)
-	}
-	if _, err := outbox.ClaimForTest(f.app, f.channel, epoch, 100); err != nil {
-		t.Fatal(err)
-	}
-	seqs := outbox.SeqsForTest(f.app, msgIDs)
+	f, msgIDs, seqs := claimedBroadcast(t, 2)
 	// The first message failed at the provider already; the second carries
 	// an error from an earlier, retried attempt.
 	if _, err := f.app.DB().NewQuery(`UPDATE messages SET status = 'failed', error_code = '30003',
@@ -107,4 +89,18 @@ func TestSentResultKeepsAnEarlierFailedCallbacksError(t *testing.T) {
 	if m := f.msg(msgIDs[1]); m.Status != "sent" || m.ErrorCode != "" || m.ErrorDetail != "" {
 		t.Fatalf("a sent message keeps an earlier attempt's error: %+v", m)
 	}
+}
+
+// claimedBroadcast queues n broadcast messages and claims them, as a
+// dispatcher does before its calls: their results are next.
+func claimedBroadcast(t *testing.T, n int) (f *fixture, msgIDs []string, seqs []int64) {
+	f = newFixture(t, waCaps, nil)
+	cs, ids := f.recipients(n, epoch)
+	for _, q := range f.enqueue(f.each(cs, ids, tmpl("promo"), outbox.SourceBroadcast, "b1")...) {
+		msgIDs = append(msgIDs, q.ID)
+	}
+	if _, err := outbox.ClaimForTest(f.app, f.channel, epoch, 100); err != nil {
+		t.Fatal(err)
+	}
+	return f, msgIDs, outbox.SeqsForTest(f.app, msgIDs)
 }
