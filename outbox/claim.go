@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,6 +31,9 @@ type claimed struct {
 	Consent     string `db:"consent"`
 
 	content channels.Content
+	// outsideWindow replaces content when the window is closed at send
+	// time (see StoredContent).
+	outsideWindow *channels.Content
 	// tierNew: this send added its recipient to the tier tracker, which
 	// forgets it again when the send fails.
 	tierNew bool
@@ -110,9 +112,7 @@ func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, 
 		out = kept
 	}
 	for _, m := range out {
-		if err := json.Unmarshal([]byte(m.RawContent), &m.content); err != nil {
-			m.content = channels.Content{}
-		}
+		m.content, m.outsideWindow = decodeContent(m.RawContent)
 		m.RawContent = ""
 	}
 	return out, nil
