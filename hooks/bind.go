@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"pregon/broadcasts"
 	"pregon/channels"
 	"pregon/channels/telegram"
 	"pregon/channels/twilio"
@@ -35,6 +36,8 @@ type Options struct {
 	NoWorkers bool
 	// Outbox tunes the send queue's dispatchers (backoff, batch sizes...).
 	Outbox outbox.Options
+	// Broadcasts tunes the broadcast engine (planning chunks, loop tick).
+	Broadcasts broadcasts.Options
 }
 
 // Env is what every area of the app shares. It belongs to one app; there is
@@ -54,6 +57,9 @@ type Env struct {
 
 	// Outbox queues outbound messages and runs the per-channel dispatchers.
 	Outbox *outbox.Manager
+
+	// Broadcasts plans, steers and counts broadcasts.
+	Broadcasts *broadcasts.Engine
 }
 
 // Log returns the app's logger.
@@ -102,6 +108,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindSegments(env)
 	bindOutbox(env)
 	bindMessages(env)
+	bindBroadcasts(env)
 	return env
 }
 
