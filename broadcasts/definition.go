@@ -50,7 +50,7 @@ func loadChannels(app core.App, where string, p dbx.Params) ([]channelRow, error
 
 // cannotBroadcast explains why a channel type is refused.
 func cannotBroadcast(name string, typ channels.Type) string {
-	who := string(typ)
+	who := "channel type " + string(typ)
 	if name != "" {
 		who = fmt.Sprintf("channel %q (%s)", name, typ)
 	}
