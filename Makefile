@@ -20,6 +20,7 @@ unit:
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` digs deeper.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME) ./contacts
+	$(GO) test -run='^$$' -fuzz='^FuzzInAppDeliveries$$' -fuzztime=$(FUZZTIME) ./inbound
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeIdentifier$$' -fuzztime=$(FUZZTIME) ./contacts
 	$(GO) test -run='^$$' -fuzz='^FuzzParseWhatsApp$$' -fuzztime=$(FUZZTIME) ./channels/whatsapp
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTelegram$$' -fuzztime=$(FUZZTIME) ./channels/telegram
@@ -27,6 +28,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./segments
 	$(GO) test -run='^$$' -fuzz='^FuzzConditionValue$$' -fuzztime=$(FUZZTIME) ./segments
 	$(GO) test -run='^$$' -fuzz='^FuzzValidateContent$$' -fuzztime=$(FUZZTIME) ./outbox
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./csvfile
+	$(GO) test -run='^$$' -fuzz='^FuzzRoundTrip$$' -fuzztime=$(FUZZTIME) ./csvfile
 
 build:
 	./scripts/build-static.sh bin/pregon

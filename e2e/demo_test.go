@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/url"
 	"os/exec"
 	"regexp"
@@ -92,24 +90,11 @@ func TestDemoThenServe(t *testing.T) {
 
 func demoCall(t *testing.T, method, u, token, body string, into any) {
 	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	var b any
+	if body != "" {
+		b = json.RawMessage(body)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		t.Fatalf("%s %s: %d %s", method, u, res.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, into); err != nil {
-		t.Fatalf("%s %s: %v in %s", method, u, err, b)
+	if st := call(t, method, u, token, b, into); st != 200 {
+		t.Fatalf("%s %s: %d", method, u, st)
 	}
 }

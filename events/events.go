@@ -20,6 +20,9 @@ type Event struct {
 	Subject string // the id of the record it is about (message, broadcast...)
 	Payload any    // JSON-encodable details
 	Actor   string // "user:<id>", "api", "import:<id>", "system", "webhook:<channel>"
+	// ID is the event's record id; empty means a random one. Bulk writers
+	// (imports) pass ids that grow, so inserts stay at the index's edge.
+	ID string
 }
 
 // Append writes one event through app, which should be the transaction-bound
@@ -39,6 +42,10 @@ func AppendMany(app core.App, evs []Event) error {
 	defer q.Close()
 	now := types.NowDateTime().String()
 	for _, e := range evs {
+		id := e.ID
+		if id == "" {
+			id = core.GenerateDefaultRandomId()
+		}
 		payload := []byte("null")
 		if e.Payload != nil {
 			var err error
@@ -47,7 +54,7 @@ func AppendMany(app core.App, evs []Event) error {
 			}
 		}
 		if _, err := q.Bind(dbx.Params{
-			"id": core.GenerateDefaultRandomId(), "type": e.Type, "contact": e.Contact,
+			"id": id, "type": e.Type, "contact": e.Contact,
 			"subject": e.Subject, "payload": string(payload), "actor": e.Actor, "created": now,
 		}).Execute(); err != nil {
 			return fmt.Errorf("appending %s event: %w", e.Type, err)

@@ -13,11 +13,15 @@ import (
 
 	"pregon/broadcasts"
 	"pregon/channels"
+	"pregon/channels/sandbox"
 	"pregon/channels/telegram"
 	"pregon/channels/twilio"
+	"pregon/channels/webchat"
 	"pregon/channels/whatsapp"
 	"pregon/channelstore"
 	"pregon/clock"
+	"pregon/contactcsv"
+	"pregon/inbound"
 	"pregon/outbox"
 	"pregon/secretbox"
 )
@@ -50,6 +54,12 @@ type Env struct {
 	// Channels builds and caches adapters from channel records.
 	Channels *channelstore.Store
 	Opts     Options
+	// Imports runs CSV imports in the background.
+	Imports *contactcsv.Runner
+	// Inbox stores verified webhook deliveries and processes them in order.
+	Inbox *inbound.Inbox
+	// webchat holds the web-chat endpoints' rate limiters.
+	webchat *webchatLimits
 	// SegmentWhere compiles a segment into an SQL boolean expression over
 	// the contacts table aliased c, with dbx {:name} params. Set by the
 	// segments area; nil while segments are not available.
@@ -76,7 +86,8 @@ func Bind(app core.App, opts Options) *Env {
 	}
 	env := &Env{App: app, Box: opts.Box, Clock: opts.Clock, Registry: opts.Registry, Opts: opts}
 	env.Channels = channelstore.New(app, func() *secretbox.Box { return env.Box }, opts.Registry,
-		channels.Deps{Now: opts.Clock.Now})
+		channels.Deps{Now: opts.Clock.Now, Publish: env.Publish})
+	env.Inbox = newInbox(env)
 
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := e.Next(); err != nil {
@@ -101,10 +112,17 @@ func Bind(app core.App, opts Options) *Env {
 	bindSetup(env)
 	bindSettings(env)
 	bindChannelRecords(env)
+	bindGeneratedSecrets(env)
+	bindRealtime(env)
+	bindWebhooks(env)
+	bindChannelTest(env)
+	bindSandbox(env)
+	bindWebchat(env)
 	bindContacts(env)
 	bindContactFields(env)
 	bindContactRoutes(env)
 	bindRoleGuards(env)
+	bindImports(env)
 	bindSegments(env)
 	bindOutbox(env)
 	bindMessages(env)
@@ -115,6 +133,8 @@ func Bind(app core.App, opts Options) *Env {
 // DefaultRegistry returns the registry of every built-in channel type.
 func DefaultRegistry() *channels.Registry {
 	r := channels.NewRegistry()
+	sandbox.Register(r)
+	webchat.Register(r)
 	whatsapp.Register(r)
 	telegram.Register(r)
 	twilio.Register(r)
