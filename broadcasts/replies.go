@@ -8,6 +8,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/events"
+	"pregon/inbound"
+	"pregon/outbox"
 	"pregon/workspace"
 )
 
@@ -26,9 +28,9 @@ import (
 //     finished broadcast follow late delivered and read statuses.
 const (
 	consumerName         = "broadcasts"
-	eventMessageReceived = "message.received"
-	eventOutboxStatus    = "message.status"
-	eventWebhookStatus   = "message.status_changed"
+	eventMessageReceived = inbound.EventMessageReceived
+	eventOutboxStatus    = outbox.EventStatus
+	eventWebhookStatus   = inbound.EventMessageStatus
 	// consumeWindow bounds the events one transaction reads.
 	consumeWindow = 20000
 )

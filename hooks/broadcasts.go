@@ -253,13 +253,10 @@ func broadcastZone(app core.App, id string) string {
 
 // broadcastAccess lets owners, managers and superusers in.
 func broadcastAccess(e *core.RequestEvent) error {
-	switch {
-	case isManager(e):
-		return e.Next()
-	case e.Auth == nil:
-		return e.UnauthorizedError("Sign in as an owner or a manager.", nil)
+	if err := requireManager(e, "work with broadcasts"); err != nil {
+		return err
 	}
-	return e.ForbiddenError("Only owners and managers work with broadcasts.", nil)
+	return e.Next()
 }
 
 // broadcastAPIError maps the engine's errors to answers.

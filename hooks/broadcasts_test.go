@@ -193,9 +193,9 @@ func TestBroadcastActions(t *testing.T) {
 	f := broadcastsTemplate(t)
 	api := func(id, action string) string { return "/api/pregon/broadcasts/" + id + "/" + action }
 	f.run(t, []bcCase{
-		{name: "no token", method: "POST", url: api(bcDraft, "send"), status: 401, want: []string{"owner or a manager"}},
+		{name: "no token", method: "POST", url: api(bcDraft, "send"), status: 401, want: []string{"Sign in as an owner or manager to work with broadcasts"}},
 		{name: "agents do not send broadcasts", method: "GET", url: api(bcDraft, "audience"), role: "agent", status: 403,
-			want: []string{"Only owners and managers work with broadcasts"}},
+			want: []string{"Only owners and managers can work with broadcasts"}},
 		{name: "unknown broadcast", method: "POST", url: api("nope", "send"), role: "manager", status: 404, want: []string{"Broadcast not found"}},
 		{name: "send now", method: "POST", url: api(bcDraft, "send"), role: "manager", status: 200,
 			want: []string{`"status":"sending"`, `"started_at":"2026-03-02 10:00:00.000Z"`},
