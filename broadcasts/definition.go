@@ -234,7 +234,13 @@ func ready(app core.App, reg *channels.Registry, b *Broadcast) ([]target, error)
 		}
 	case ModeLastInteracted:
 		if len(b.ChannelTypes) == 0 {
-			return nil, fieldErr("channel_types", "required", "channel_types is required with channel_mode last_interacted: list the channel types to send on, e.g. [\"whatsapp_cloud\",\"telegram\"]")
+			// As in the seed: every channel type that can broadcast is
+			// selected until the person deselects some.
+			types, err := connectedTypes(app, reg)
+			if err != nil {
+				return nil, err
+			}
+			b.ChannelTypes = types
 		}
 	default:
 		return nil, fieldErr("channel_mode", "required", "channel_mode is required: specific (one channel) or last_interacted (each contact's last channel)")
@@ -262,7 +268,7 @@ func ready(app core.App, reg *channels.Registry, b *Broadcast) ([]target, error)
 	case ModeLastInteracted:
 		if len(ts) == 0 {
 			return nil, fieldErr("channel_types", "no_channel", "no channel of the selected types (%s) is connected; connect one or select other types",
-				typeNames(b.ChannelTypes))
+				orNone(typeNames(b.ChannelTypes)))
 		}
 		for _, typ := range b.ChannelTypes {
 			if _, ok := b.Content[typ]; !ok {
@@ -271,6 +277,22 @@ func ready(app core.App, reg *channels.Registry, b *Broadcast) ([]target, error)
 		}
 	}
 	return ts, nil
+}
+
+// connectedTypes lists the channel types that can broadcast and have a
+// connected channel.
+func connectedTypes(app core.App, reg *channels.Registry) ([]channels.Type, error) {
+	var types []string
+	if err := app.DB().NewQuery("SELECT DISTINCT type FROM channels ORDER BY type").Column(&types); err != nil {
+		return nil, fmt.Errorf("reading channel types: %w", err)
+	}
+	var out []channels.Type
+	for _, t := range types {
+		if _, ok := broadcastable(reg, channels.Type(t)); ok {
+			out = append(out, channels.Type(t))
+		}
+	}
+	return out, nil
 }
 
 // active refuses a specific channel that is paused or in error: nothing

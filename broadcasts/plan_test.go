@@ -3,6 +3,7 @@ package broadcasts_test
 import (
 	"encoding/json"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +91,73 @@ func TestPlanCountsEveryExclusionAndQueuesTheRest(t *testing.T) {
 	}
 	if texts[ana] != "Hola Ana, 20% hoy" || texts[nameless] != "Hola cliente, 20% hoy" || texts[older] != "Hola Eva, 20% hoy" || len(texts) != 3 {
 		t.Fatalf("rendered texts: %v", texts)
+	}
+}
+
+// Last-interacted mode: each contact gets the message on the channel they
+// last wrote on, with that type's content; contacts who never wrote, or
+// last wrote on a deselected type, are left out with their own reasons. The
+// workspace's explicit opt-in and the broadcast's "only contacts who
+// interacted with this channel" leave out who they must.
+func TestLastInteractedModeAndConsentRules(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	tg := w.channel("Telegram", "telegram", nil)
+	sms := w.channel("SMS", "twilio_sms", nil)
+	hourAgo := epoch.Add(-time.Hour)
+	onWA := w.contact(map[string]any{"first_name": "Ana", "phone": "+525512340001"})
+	w.wrote(onWA, "whatsapp", wa, hourAgo)
+	onTG := w.contact(map[string]any{"first_name": "Beto"})
+	w.save("contact_identities", map[string]any{"contact": onTG, "kind": "telegram", "identifier": "3527065"})
+	w.wrote(onTG, "telegram", tg, hourAgo)
+	onSMS := w.contact(map[string]any{"first_name": "Caro", "phone": "+525512340003"})
+	w.wrote(onSMS, "sms", sms, hourAgo)
+	never := w.contact(map[string]any{"first_name": "Dora", "phone": "+525512340004"})
+	seg := w.segment("Todos", `{"groups":[]}`)
+	content := map[string]any{
+		"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name}} por WhatsApp"},
+		"telegram":       map[string]any{"text": "Hola {{contact.first_name}} por Telegram"},
+	}
+	id := w.broadcast(map[string]any{"name": "Última", "segment": seg, "channel_mode": "last_interacted",
+		"channel_types": []string{"whatsapp_cloud", "telegram"}, "content": content})
+	w.send(id)
+	w.step()
+	if got, want := w.excluded(id), map[string]int{"no_last_channel": 1, "channel_not_selected": 1}; !maps.Equal(got, want) {
+		t.Fatalf("excluded %v, want %v", got, want)
+	}
+	var rows []struct {
+		Contact string `db:"contact"`
+		Channel string `db:"channel"`
+		Text    string `db:"text"`
+	}
+	w.app.DB().NewQuery("SELECT contact, channel, json_extract(content, '$.text') AS text FROM messages WHERE source_id = {:id} ORDER BY text").
+		Bind(dbx.Params{"id": id}).All(&rows)
+	if len(rows) != 2 || rows[0].Contact != onWA || rows[0].Channel != wa || rows[0].Text != "Hola Ana por WhatsApp" ||
+		rows[1].Contact != onTG || rows[1].Channel != tg || rows[1].Text != "Hola Beto por Telegram" {
+		t.Fatalf("messages: %+v", rows)
+	}
+	for c, reason := range map[string]string{never: "no_last_channel", onSMS: "channel_not_selected"} {
+		if w.count("SELECT COUNT(*) FROM broadcast_exclusions WHERE broadcast = {:b} AND contact = {:c} AND reason = {:r}",
+			dbx.Params{"b": id, "c": c, "r": reason}) != 1 {
+			t.Fatalf("%s must be left out as %s", c, reason)
+		}
+	}
+
+	// No types selected: every type that can broadcast is, as in the seed;
+	// SMS has no content, which is named.
+	all := w.broadcast(map[string]any{"name": "Todas", "segment": seg, "channel_mode": "last_interacted", "content": content})
+	if err := w.env.Broadcasts.Send(all, time.Time{}, "", "test"); err == nil || !strings.Contains(err.Error(), "content.twilio_sms is missing") {
+		t.Fatalf("default types need content for SMS too: %v", err)
+	}
+
+	// Explicit opt-in required, and only contacts who wrote on this channel.
+	w.exec("UPDATE settings SET require_opt_in = TRUE", nil)
+	w.exec("UPDATE contact_identities SET consent = 'opted_in', consent_source = 'form' WHERE contact = {:c} AND kind = 'whatsapp'", dbx.Params{"c": never})
+	specific := w.broadcast(map[string]any{"name": "Opt-in", "segment": seg, "channel_mode": "specific", "channel": wa,
+		"only_previously_interacted": true, "content": templateContent})
+	w.send(specific)
+	w.step()
+	if got, want := w.excluded(specific), map[string]int{"not_opted_in": 2, "no_identity": 1, "not_previously_interacted": 1}; !maps.Equal(got, want) {
+		t.Fatalf("excluded %v, want %v", got, want)
 	}
 }
