@@ -469,3 +469,31 @@ func TestPreviewIsWhatIsSent(t *testing.T) {
 		}
 	}
 }
+
+// A process that dies between planning chunks (each chunk commits its
+// messages, exclusions and counts with the cursor, or nothing) resumes at
+// the cursor after a restart: nobody is planned twice or forgotten.
+func TestPlanningResumesAfterARestart(t *testing.T) {
+	w := newWorld(t)
+	w.env.Broadcasts = broadcasts.New(w.app, w.clock, w.env.Registry, w.env.Outbox, broadcasts.Options{ChunkRows: 4})
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	seg := w.segment("Todos", `{"groups":[]}`)
+	w.people(9, 0)
+	w.contact(map[string]any{"first_name": "Sin teléfono"})
+	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
+	w.send(id)
+	w.planSome(id)
+	if r := w.record(id); r.GetBool("plan_done") || r.GetInt("plan_cursor") == 0 {
+		t.Fatalf("the test needs planning cut half-way: cursor %d done %v", r.GetInt("plan_cursor"), r.GetBool("plan_done"))
+	}
+	restarted := broadcasts.New(w.app, w.clock, w.env.Registry, w.env.Outbox, broadcasts.Options{ChunkRows: 4})
+	if err := restarted.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted.Stop()
+	restarted.Step(context.Background())
+	if r := w.record(id); !r.GetBool("plan_done") || r.GetInt("targeted") != 10 || r.GetInt("queued") != 9 {
+		t.Fatalf("after the restart: done %v targeted %d queued %d", r.GetBool("plan_done"), r.GetInt("targeted"), r.GetInt("queued"))
+	}
+	assertTotals(t, w, id)
+}
