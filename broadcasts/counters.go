@@ -1,7 +1,9 @@
 package broadcasts
 
 import (
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -121,8 +123,12 @@ func (e *Engine) complete(id string, c Counts) error {
 		PlanDone bool   `db:"plan_done"`
 		Queued   int    `db:"queued"`
 	}
-	if err := e.app.DB().NewQuery("SELECT status, plan_done, queued FROM broadcasts WHERE id = {:id}").
-		Bind(dbx.Params{"id": id}).One(&b); err != nil {
+	err := e.app.DB().NewQuery("SELECT status, plan_done, queued FROM broadcasts WHERE id = {:id}").
+		Bind(dbx.Params{"id": id}).One(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // deleted while its last statuses came in
+	}
+	if err != nil {
 		return err
 	}
 	if b.Status != StatusSending || !b.PlanDone {
@@ -140,7 +146,7 @@ func (e *Engine) complete(id string, c Counts) error {
 	case c.Failed > 0 || c.Unknown > 0:
 		to = StatusCompletedWithFailures
 	}
-	_, err := e.transition(id, []string{StatusSending}, to, dbx.Params{"completed_at": dbTime(e.now()), "error": msg},
+	_, err = e.transition(id, []string{StatusSending}, to, dbx.Params{"completed_at": dbTime(e.now()), "error": msg},
 		events.Event{Payload: map[string]any{"sent": c.Sent, "failed": c.Failed, "unknown": c.Unknown, "failed_by_reason": c.FailedByReason}})
 	if err == nil {
 		e.out.SetSourceRate(id, 0)
