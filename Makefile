@@ -30,6 +30,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzValidateContent$$' -fuzztime=$(FUZZTIME) ./outbox
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./csvfile
 	$(GO) test -run='^$$' -fuzz='^FuzzRoundTrip$$' -fuzztime=$(FUZZTIME) ./csvfile
+	$(GO) test -run='^$$' -fuzz='^FuzzRenderText$$' -fuzztime=$(FUZZTIME) ./broadcasts
 
 build:
 	./scripts/build-static.sh bin/pregon
