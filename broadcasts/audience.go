@@ -152,8 +152,10 @@ func (e *Engine) forecast(b *Broadcast, ts []target, now time.Time) (*Breakdown,
 		return nil, err
 	}
 	var rows []countRow
-	if err := e.app.DB().NewQuery(`SELECT channel, reason, bi, tiered, COUNT(*) AS n FROM (` + sql + `)
-		GROUP BY channel, reason, bi, tiered`).Bind(p).All(&rows); err != nil {
+	if err := scan(e.app, func(q dbx.Builder) error {
+		return q.NewQuery(`SELECT channel, reason, bi, tiered, COUNT(*) AS n FROM (` + sql + `)
+			GROUP BY channel, reason, bi, tiered`).Bind(p).All(&rows)
+	}); err != nil {
 		return nil, fmt.Errorf("counting the audience: %w", err)
 	}
 	br := &Breakdown{Excluded: map[string]int{}}

@@ -43,9 +43,24 @@ func count(app core.App, id string) (Counts, error) {
 		Status string `db:"status"`
 		N      int    `db:"n"`
 	}
-	if err := app.DB().NewQuery(`SELECT status, COUNT(*) AS n FROM messages WHERE source_id = {:id} AND source_id != ''
-		GROUP BY status`).Bind(dbx.Params{"id": id}).All(&rows); err != nil {
-		return c, fmt.Errorf("counting the messages of broadcast %s: %w", id, err)
+	var codes []struct {
+		Code string `db:"code"`
+		N    int    `db:"n"`
+	}
+	err := scan(app, func(q dbx.Builder) error {
+		if err := q.NewQuery(`SELECT status, COUNT(*) AS n FROM messages WHERE source_id = {:id} AND source_id != ''
+			GROUP BY status`).Bind(dbx.Params{"id": id}).All(&rows); err != nil {
+			return fmt.Errorf("counting the messages of broadcast %s: %w", id, err)
+		}
+		if err := q.NewQuery(`SELECT COALESCE(NULLIF(error_code, ''), 'unknown_error') AS code, COUNT(*) AS n FROM messages
+			WHERE source_id = {:id} AND source_id != '' AND status = 'failed' GROUP BY code`).
+			Bind(dbx.Params{"id": id}).All(&codes); err != nil {
+			return fmt.Errorf("counting the failures of broadcast %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return c, err
 	}
 	for _, r := range rows {
 		switch r.Status {
@@ -65,18 +80,6 @@ func count(app core.App, id string) (Counts, error) {
 		case "unknown":
 			c.Unknown += r.N
 		}
-	}
-	if c.Failed == 0 {
-		return c, nil
-	}
-	var codes []struct {
-		Code string `db:"code"`
-		N    int    `db:"n"`
-	}
-	if err := app.DB().NewQuery(`SELECT COALESCE(NULLIF(error_code, ''), 'unknown_error') AS code, COUNT(*) AS n FROM messages
-		WHERE source_id = {:id} AND source_id != '' AND status = 'failed' GROUP BY code`).
-		Bind(dbx.Params{"id": id}).All(&codes); err != nil {
-		return c, fmt.Errorf("counting the failures of broadcast %s: %w", id, err)
 	}
 	for _, r := range codes {
 		c.FailedByReason[r.Code] = r.N

@@ -24,11 +24,17 @@ import (
 // a broadcast without duplicates pays nothing per recipient.
 func findDuplicates(app core.App, a *audience) ([]string, error) {
 	var phones, emails []string
-	if err := app.DB().NewQuery(`SELECT phone FROM contacts WHERE phone != '' GROUP BY phone HAVING COUNT(*) > 1`).Column(&phones); err != nil {
-		return nil, fmt.Errorf("looking for contacts that share a phone: %w", err)
-	}
-	if err := app.DB().NewQuery(`SELECT email FROM contacts WHERE email != '' GROUP BY email HAVING COUNT(*) > 1`).Column(&emails); err != nil {
-		return nil, fmt.Errorf("looking for contacts that share an e-mail: %w", err)
+	err := scan(app, func(q dbx.Builder) error {
+		if err := q.NewQuery(`SELECT phone FROM contacts WHERE phone != '' GROUP BY phone HAVING COUNT(*) > 1`).Column(&phones); err != nil {
+			return fmt.Errorf("looking for contacts that share a phone: %w", err)
+		}
+		if err := q.NewQuery(`SELECT email FROM contacts WHERE email != '' GROUP BY email HAVING COUNT(*) > 1`).Column(&emails); err != nil {
+			return fmt.Errorf("looking for contacts that share an e-mail: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(phones) == 0 && len(emails) == 0 {
 		return nil, nil

@@ -81,23 +81,30 @@ type received struct {
 func (e *Engine) consumeRange(from, to int64, window time.Duration) error {
 	p := dbx.Params{"from": from, "to": to}
 	var touched []string
-	if err := e.app.DB().NewQuery(`SELECT DISTINCT m.source_id FROM events ev JOIN messages m ON m.id = ev.subject
-		WHERE ev.rowid > {:from} AND ev.rowid <= {:to} AND ev.type IN ('` + eventOutboxStatus + `', '` + eventWebhookStatus + `')
-		AND m.source = 'broadcast' AND m.source_id != ''`).Bind(p).Column(&touched); err != nil {
-		return fmt.Errorf("reading status events: %w", err)
-	}
 	var replies []received
-	if window > 0 {
-		if err := e.app.DB().NewQuery(`SELECT rowid AS seq, subject, contact,
+	err := scan(e.app, func(q dbx.Builder) error {
+		if err := q.NewQuery(`SELECT DISTINCT m.source_id FROM events ev JOIN messages m ON m.id = ev.subject
+			WHERE ev.rowid > {:from} AND ev.rowid <= {:to} AND ev.type IN ('` + eventOutboxStatus + `', '` + eventWebhookStatus + `')
+			AND m.source = 'broadcast' AND m.source_id != ''`).Bind(p).Column(&touched); err != nil {
+			return fmt.Errorf("reading status events: %w", err)
+		}
+		if window <= 0 {
+			return nil
+		}
+		if err := q.NewQuery(`SELECT rowid AS seq, subject, contact,
 			COALESCE(CASE WHEN json_valid(payload) THEN json_extract(payload, '$.channel') END, '') AS channel,
 			COALESCE(CASE WHEN json_valid(payload) THEN json_extract(payload, '$.at') END, created) AS at
 			FROM events WHERE rowid > {:from} AND rowid <= {:to} AND type = '` + eventMessageReceived + `' AND contact != ''
 			ORDER BY rowid`).Bind(p).All(&replies); err != nil {
 			return fmt.Errorf("reading inbound messages: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	var counted []string
-	err := e.app.RunInTransaction(func(tx core.App) error {
+	err = e.app.RunInTransaction(func(tx core.App) error {
 		counted = counted[:0]
 		for _, r := range replies {
 			b, err := attribute(tx, r, window)

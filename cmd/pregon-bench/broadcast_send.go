@@ -142,6 +142,7 @@ func runBroadcastSend(args []string) error {
 		Failed    int    `json:"failed"`
 	}
 	var planned, completed, counted time.Duration
+	var plannedPeak float64
 	peak := 0.0
 	for {
 		if v := procStatusMiB(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:"); v > peak {
@@ -152,6 +153,7 @@ func runBroadcastSend(args []string) error {
 		}
 		if rec.PlanDone && planned == 0 {
 			planned = time.Since(start)
+			plannedPeak = procStatusMiB(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:")
 		}
 		if rec.Status != "sending" && completed == 0 {
 			completed = time.Since(start)
@@ -169,8 +171,8 @@ func runBroadcastSend(args []string) error {
 	fmt.Printf("broadcast-send: %d recipients, status %s (sent %d, failed %d, delivered %d, read %d)\n", *n, rec.Status, rec.Sent, rec.Failed, rec.Delivered, rec.Read)
 	fmt.Printf("  planned in %s; sent in %s = %.0f msg/s from the send request; every status counted after %s\n",
 		planned.Round(time.Millisecond), completed.Round(time.Millisecond), float64(rec.Sent)/completed.Seconds(), counted.Round(time.Millisecond))
-	fmt.Printf("  server CPU %.0f µs per message (user+system, statuses included); peak RSS of the server %.0f MiB\n",
-		float64(cpu.Microseconds())/float64(max(rec.Sent, 1)), peak)
+	fmt.Printf("  server CPU %.0f µs per message (user+system, statuses included); peak RSS of the server %.0f MiB (%.0f MiB when planning was done)\n",
+		float64(cpu.Microseconds())/float64(max(rec.Sent, 1)), peak, plannedPeak)
 	if poster != nil {
 		fmt.Printf("  status webhooks: %d posted, %d refused\n", poster.posted.Load(), poster.refused.Load())
 	}
