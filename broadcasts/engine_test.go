@@ -312,6 +312,47 @@ func TestSeedErrorsEndTheBroadcastAsFailed(t *testing.T) {
 	}
 }
 
+// Planning tells apart what a person must fix from what passes: a channel
+// gone ends the broadcast with the reason, while a read that fails for
+// another cause (here the channels table briefly unreadable, as a busy or
+// broken database would be) is returned and leaves the broadcast sending,
+// so the next step plans it.
+func TestPlanFailsOnlyOnWhatAPersonMustFix(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	seg := w.segment("Todos", `{"groups":[]}`)
+	w.people(3, 0)
+	ctx := context.Background()
+
+	id := w.broadcast(map[string]any{"name": "Reintenta", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
+	w.send(id)
+	w.exec("ALTER TABLE channels RENAME TO channels_away", nil)
+	err := w.env.Broadcasts.Plan(ctx, id)
+	w.exec("ALTER TABLE channels_away RENAME TO channels", nil)
+	if err == nil {
+		t.Fatal("a failed read must be returned to be retried")
+	}
+	if r := w.record(id); r.GetString("status") != broadcasts.StatusSending || r.GetString("error") != "" {
+		t.Fatalf("a failed read must not end the broadcast: %s %q", r.GetString("status"), r.GetString("error"))
+	}
+	if err := w.env.Broadcasts.Plan(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.record(id); !r.GetBool("plan_done") || r.GetInt("queued") != 3 {
+		t.Fatalf("the retry must plan: done %v queued %d", r.GetBool("plan_done"), r.GetInt("queued"))
+	}
+
+	id2 := w.broadcast(map[string]any{"name": "Sin canal", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
+	w.send(id2)
+	w.exec("UPDATE broadcasts SET channel = 'gone00000000000' WHERE id = {:id}", dbx.Params{"id": id2})
+	if err := w.env.Broadcasts.Plan(ctx, id2); err != nil {
+		t.Fatalf("what a person must fix ends the broadcast, it is not an error to retry: %v", err)
+	}
+	if r := w.record(id2); r.GetString("status") != broadcasts.StatusFailed || !strings.Contains(r.GetString("error"), "channel no longer exists") {
+		t.Fatalf("channel gone: %s %q", r.GetString("status"), r.GetString("error"))
+	}
+}
+
 // A reply on the broadcast's channel within the workspace's reply window
 // counts once per contact and appends broadcast.replied; replies outside
 // the window or on another channel do not.

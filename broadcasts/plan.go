@@ -69,12 +69,18 @@ func (e *Engine) Plan(ctx context.Context, id string) error {
 	if now.IsZero() {
 		now = e.now()
 	}
+	// What a person must fix (a segment or channel gone) ends the broadcast
+	// with the reason; anything else (the database busy) is retried on the
+	// next step.
+	var fe *FieldError
 	ts, err := ready(e.app, e.reg, b)
+	if errors.As(err, &fe) {
+		return e.fail(b, fe.Msg)
+	}
 	if err != nil {
-		return e.fail(b, err.Error())
+		return err
 	}
 	a, err := e.newAudience(e.app, b, ts, now, true)
-	var fe *FieldError
 	if errors.As(err, &fe) {
 		return e.fail(b, fe.Msg)
 	}
