@@ -12,7 +12,6 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	"pregon/contacts"
-	"pregon/events"
 )
 
 // Counts are an import's progress.
@@ -83,10 +82,9 @@ func (it *identity) shared() contacts.Identity {
 	return contacts.Identity{ID: it.ID, Contact: it.Contact, Kind: it.Kind, Identifier: it.Identifier, FromPhone: it.FromPhone}
 }
 
-// snapshot is how identity events describe an identity (as the identity
-// hook does).
-func (it *identity) snapshot() map[string]any {
-	return map[string]any{"identity": it.ID, "kind": it.Kind, "identifier": it.Identifier, "from_phone": it.FromPhone}
+// fact is how events describe an identity (as the identity hook does).
+func (it *identity) fact() contacts.IdentityFact {
+	return contacts.IdentityFact{Identity: it.ID, Kind: it.Kind, Identifier: it.Identifier, FromPhone: it.FromPhone}
 }
 
 // writer applies batches of rows, in file order, inside transactions. It is
@@ -130,15 +128,52 @@ func (w *writer) markDuplicates(rows []row) {
 	}
 }
 
+// Rows per multi-row INSERT statement (see bulkInsert): 150-200 bound
+// values each, where the driver's quadratic binding is still cheap
+// (measured: 8-16 rows of contact_identities per statement cost the least
+// CPU per row; 64 cost more than 1).
+const (
+	contactsPerStmt   = 16
+	identitiesPerStmt = 16
+	eventsPerStmt     = 64
+)
+
 // batch is the state of one transaction.
 type batch struct {
 	tx     core.App
 	now    string
 	idents map[string]*identity // kind + "\x00" + identifier → the identity holding it
 	byKey  map[string][]*stored
-	evs    []events.Event
-	// prepared statements
-	insContact, updContact, insIdent, updIdent, delIdent *dbx.Query
+	// New rows go through multi-row INSERTs, flushed at the end of the
+	// batch; the rare updates and deletes run at once (prepared on first
+	// use). Nothing in a batch reads what it inserted: the checks run on
+	// idents and byKey.
+	insContacts, insIdents, insEvents *bulkInsert
+	// insPlainIdents takes the identities without consent (most of them):
+	// four bound values fewer each, binding being ~15% of the writer.
+	insPlainIdents                 *bulkInsert
+	updContact, updIdent, delIdent *dbx.Query
+}
+
+// prepared returns *q, preparing sql on first use.
+func (b *batch) prepared(q **dbx.Query, sql string) *dbx.Query {
+	if *q == nil {
+		*q = b.tx.DB().NewQuery(sql).Prepare()
+	}
+	return *q
+}
+
+func (b *batch) close() {
+	for _, q := range []*dbx.Query{b.updContact, b.updIdent, b.delIdent} {
+		if q != nil {
+			q.Close()
+		}
+	}
+	for _, bi := range []*bulkInsert{b.insContacts, b.insIdents, b.insPlainIdents, b.insEvents} {
+		if bi != nil {
+			bi.close()
+		}
+	}
 }
 
 func identKey(kind, identifier string) string { return kind + "\x00" + identifier }
@@ -164,23 +199,35 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 	if err := w.load(b, rows); err != nil {
 		return err
 	}
-	b.insContact = tx.DB().NewQuery(`INSERT INTO contacts (id, first_name, last_name, phone, email, language, country, timezone, tags, fields, created, updated)
-		VALUES ({:id}, {:first_name}, {:last_name}, {:phone}, {:email}, {:language}, {:country}, {:timezone}, {:tags}, {:fields}, {:now}, {:now})`).Prepare()
-	b.updContact = tx.DB().NewQuery(`UPDATE contacts SET first_name = {:first_name}, last_name = {:last_name}, phone = {:phone}, email = {:email},
-		language = {:language}, country = {:country}, timezone = {:timezone}, tags = {:tags}, fields = {:fields}, updated = {:now} WHERE id = {:id}`).Prepare()
-	b.insIdent = tx.DB().NewQuery(`INSERT INTO contact_identities (id, contact, kind, identifier, from_phone, consent, consent_at, consent_source, consent_wording, created, updated)
-		VALUES ({:id}, {:contact}, {:kind}, {:identifier}, {:from_phone}, {:consent}, {:consent_at}, {:source}, {:wording}, {:now}, {:now})`).Prepare()
-	// A moved identity loses last_inbound_at: the 24-hour window belonged
-	// to the old number (as contacts.ApplyPhonePlan does).
-	b.updIdent = tx.DB().NewQuery(`UPDATE contact_identities SET identifier = {:identifier}, from_phone = {:from_phone}, consent = {:consent},
-		consent_at = {:consent_at}, consent_source = {:source}, consent_wording = {:wording},
-		last_inbound_at = CASE WHEN {:moved} THEN '' ELSE last_inbound_at END, updated = {:now} WHERE id = {:id}`).Prepare()
-	b.delIdent = tx.DB().NewQuery(`DELETE FROM contact_identities WHERE id = {:id}`).Prepare()
-	defer func() {
-		for _, q := range []*dbx.Query{b.insContact, b.updContact, b.insIdent, b.updIdent, b.delIdent} {
-			q.Close()
+	ex, err := executor(tx)
+	if err != nil {
+		return err
+	}
+	// The segments area may add indexes at any time: checked per batch.
+	journaled, err := statementJournaled(tx, "contacts", "contact_identities", "events")
+	if err != nil {
+		return err
+	}
+	perStmt := func(table string, n int) int {
+		if journaled[table] {
+			return 1
 		}
-	}()
+		return n
+	}
+	now := sqlText(b.now)
+	b.insContacts = newBulkInsert(ex, "contacts",
+		[]string{"id", "first_name", "last_name", "phone", "email", "language", "country", "timezone", "tags", "fields", "created", "updated"},
+		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, perStmt("contacts", contactsPerStmt))
+	b.insIdents = newBulkInsert(ex, "contact_identities",
+		[]string{"id", "contact", "kind", "identifier", "from_phone", "consent", "consent_at", "consent_source", "consent_wording", "created", "updated"},
+		[]string{"?", "?", "?", "?", "?", "?", "?", "?", "?", now, now}, perStmt("contact_identities", identitiesPerStmt))
+	b.insPlainIdents = newBulkInsert(ex, "contact_identities",
+		[]string{"id", "contact", "kind", "identifier", "from_phone", "consent", "consent_at", "consent_source", "consent_wording", "created", "updated"},
+		[]string{"?", "?", "?", "?", "?", "''", "''", "''", "''", now, now}, perStmt("contact_identities", identitiesPerStmt))
+	b.insEvents = newBulkInsert(ex, "events",
+		[]string{"id", "type", "contact", "subject", "payload", "actor", "created"},
+		[]string{"?", sqlText(contacts.EventContactImported), "?", "''", "?", sqlText(w.actor), now}, perStmt("events", eventsPerStmt))
+	defer b.close()
 	for i := range rows {
 		r := &rows[i]
 		w.counts.Read++
@@ -196,17 +243,19 @@ func (w *writer) apply(tx core.App, rows []row, reject func(r *row) error) error
 			}
 		}
 	}
-	for i := range b.evs {
-		b.evs[i].ID = w.newID()
+	for _, bi := range []*bulkInsert{b.insContacts, b.insIdents, b.insPlainIdents, b.insEvents} {
+		if err := bi.flush(); err != nil {
+			return err
+		}
 	}
-	return events.AppendMany(tx, b.evs)
+	return nil
 }
 
 // load reads, in one query each, the contacts the rows match and every
 // identity the batch may touch: those holding the rows' identifiers and
 // those of the matched contacts.
 func (w *writer) load(b *batch, rows []row) error {
-	var keys, idents []string
+	var keys, phones, telegrams []string
 	for i := range rows {
 		r := &rows[i]
 		if r.reject != "" {
@@ -215,18 +264,27 @@ func (w *writer) load(b *batch, rows []row) error {
 		if r.key != "" {
 			keys = append(keys, r.key)
 		}
-		for _, v := range []string{r.c.Phone, r.whatsapp, r.telegram} {
+		// A phone may be held as sms or whatsapp, a WhatsApp number as
+		// whatsapp: each is looked up under the kinds it can conflict with.
+		for _, v := range []string{r.c.Phone, r.whatsapp} {
 			if v != "" {
-				idents = append(idents, v)
+				phones = append(phones, v)
 			}
 		}
+		if r.telegram != "" {
+			telegrams = append(telegrams, r.telegram)
+		}
 	}
+	// The lists are joined, not matched with IN (SELECT ...): IN builds a
+	// temporary index of the whole list first. CROSS JOIN keeps the list as
+	// the outer loop, so each value is one probe of the table's index;
 	// "!= ''" lets SQLite use the partial indexes on phone and email.
 	col := map[Identifier]string{ByID: "id", ByPhone: "phone", ByEmail: "email"}[w.ident]
 	var found []*stored
 	if len(keys) > 0 {
-		err := b.tx.DB().NewQuery(`SELECT id, first_name, last_name, phone, email, language, country, timezone, assignee, tags, fields
-			FROM contacts WHERE ` + col + ` IN (SELECT value FROM json_each({:keys})) AND ` + col + ` != ''`).
+		err := b.tx.DB().NewQuery(`SELECT c.id, c.first_name, c.last_name, c.phone, c.email, c.language, c.country, c.timezone,
+				c.assignee, c.tags, c.fields
+			FROM json_each({:keys}) AS k CROSS JOIN contacts AS c ON c.` + col + ` = k.value AND c.` + col + ` != ''`).
 			Bind(dbx.Params{"keys": jsonList(keys)}).All(&found)
 		if err != nil {
 			return fmt.Errorf("looking up contacts by %s: %w", col, err)
@@ -236,24 +294,34 @@ func (w *writer) load(b *batch, rows []row) error {
 	byID := make(map[string]*stored, len(found))
 	ids := make([]string, 0, len(found))
 	for _, c := range found {
+		if byID[c.ID] != nil {
+			continue // the file named it twice (a duplicate row, rejected)
+		}
 		k := map[Identifier]string{ByID: c.ID, ByPhone: c.Phone, ByEmail: c.Email}[w.ident]
 		b.byKey[k] = append(b.byKey[k], c)
 		byID[c.ID] = c
 		ids = append(ids, c.ID)
 	}
 	var held []*identity
-	if len(idents) > 0 || len(ids) > 0 {
-		err := b.tx.DB().NewQuery(`SELECT id, contact, kind, identifier, from_phone, consent, consent_at, consent_source, consent_wording
-			FROM contact_identities
-			WHERE (kind IN ('sms', 'whatsapp', 'telegram') AND identifier IN (SELECT value FROM json_each({:idents})))
-			   OR contact IN (SELECT value FROM json_each({:ids}))`).
-			Bind(dbx.Params{"idents": jsonList(idents), "ids": jsonList(ids)}).All(&held)
+	if len(phones) > 0 || len(telegrams) > 0 || len(ids) > 0 {
+		const cols = `i.id, i.contact, i.kind, i.identifier, i.from_phone, i.consent, i.consent_at, i.consent_source, i.consent_wording`
+		err := b.tx.DB().NewQuery(`
+			SELECT ` + cols + ` FROM json_each({:phones}) AS v CROSS JOIN contact_identities AS i
+				ON i.kind IN ('sms', 'whatsapp') AND i.identifier = v.value
+			UNION ALL SELECT ` + cols + ` FROM json_each({:telegrams}) AS v CROSS JOIN contact_identities AS i
+				ON i.kind = 'telegram' AND i.identifier = v.value
+			UNION ALL SELECT ` + cols + ` FROM json_each({:ids}) AS v CROSS JOIN contact_identities AS i
+				ON i.contact = v.value`).
+			Bind(dbx.Params{"phones": jsonList(phones), "telegrams": jsonList(telegrams), "ids": jsonList(ids)}).All(&held)
 		if err != nil {
 			return fmt.Errorf("looking up identities: %w", err)
 		}
 	}
 	b.idents = make(map[string]*identity, len(held)+2*len(rows))
 	for _, it := range held {
+		if b.idents[identKey(it.Kind, it.Identifier)] != nil {
+			continue // found by its identifier and by its contact
+		}
 		b.hold(it)
 		if c := byID[it.Contact]; c != nil {
 			c.idents = append(c.idents, it)
@@ -317,19 +385,49 @@ func (w *writer) create(b *batch, r *row) error {
 		r.reject = why
 		return nil
 	}
-	if _, err := b.insContact.Bind(dbx.Params{
-		"id": after.ID, "first_name": after.FirstName, "last_name": after.LastName, "phone": after.Phone, "email": after.Email,
-		"language": after.Language, "country": after.Country, "timezone": after.Timezone,
-		"tags": r.tagsJSON, "fields": r.fieldsJSON, "now": b.now,
-	}).Execute(); err != nil {
-		return fmt.Errorf("creating contact %s: %w", after.ID, err)
+	if err := b.insContacts.add(after.ID, after.FirstName, after.LastName, after.Phone, after.Email,
+		after.Language, after.Country, after.Timezone, r.tagsJSON, r.fieldsJSON); err != nil {
+		return fmt.Errorf("creating contacts: %w", err)
 	}
-	b.evs = append(b.evs, contacts.ChangeEvents(nil, after, w.actor)...)
-	if err := w.writeIdentities(b, c.idents); err != nil {
+	var facts contacts.Imported // the identity and consent facts: the rest is in r.createdEvent
+	if err := w.writeIdentities(b, c.idents, &facts); err != nil {
 		return err
 	}
+	head := r.createdEvent
+	if len(head) == 0 { // rows are always encoded by the worker; this keeps a slip from panicking
+		var err error
+		if head, err = json.Marshal(contacts.NewImported(r.line, contacts.Compare(nil, after))); err != nil {
+			return fmt.Errorf("encoding the event of line %d: %w", r.line, err)
+		}
+	}
 	w.counts.Created++
+	return w.record(b, after.ID, eventPayload(head, &facts))
+}
+
+// record queues a contact.imported event.
+func (w *writer) record(b *batch, contactID string, payload []byte) error {
+	if err := b.insEvents.add(w.newID(), contactID, string(payload)); err != nil {
+		return fmt.Errorf("appending events: %w", err)
+	}
 	return nil
+}
+
+// eventPayload completes head, a contact.imported payload encoded without
+// its identity and consent lists (by the worker, to spare the writer), with
+// those of facts: the same bytes as encoding the whole Imported, since those
+// lists are its last fields.
+func eventPayload(head []byte, facts *contacts.Imported) []byte {
+	out := append(make([]byte, 0, len(head)+256), head[:len(head)-1]...)
+	add := func(key string, n int, list any) {
+		if n > 0 {
+			b, _ := json.Marshal(list) // plain structs of strings and bools
+			out = append(append(out, `,"`+key+`":`...), b...)
+		}
+	}
+	add("identities_removed", len(facts.IdentitiesRemoved), facts.IdentitiesRemoved)
+	add("identities_added", len(facts.IdentitiesAdded), facts.IdentitiesAdded)
+	add("consent_changed", len(facts.ConsentChanged), facts.ConsentChanged)
+	return append(out, '}')
 }
 
 // planIdentities sets c's WhatsApp and Telegram identities from the row,
@@ -463,31 +561,38 @@ func (w *writer) consent(r *row, ids []*identity) string {
 	return ""
 }
 
-// writeIdentities writes what the row changed on ids and queues their
-// events with the identity hook's shapes.
-func (w *writer) writeIdentities(b *batch, ids []*identity) error {
+// writeIdentities writes what the row changed on ids and adds it to the
+// row's event: the facts the identity hook's events would carry.
+func (w *writer) writeIdentities(b *batch, ids []*identity, fact *contacts.Imported) error {
 	for _, it := range ids {
 		var err error
 		switch {
 		case it.deleted && !it.isNew:
-			_, err = b.delIdent.Bind(dbx.Params{"id": it.ID}).Execute()
+			_, err = b.prepared(&b.delIdent, `DELETE FROM contact_identities WHERE id = {:id}`).Bind(dbx.Params{"id": it.ID}).Execute()
 			delete(b.idents, identKey(it.Kind, it.Identifier))
-			b.evs = append(b.evs, events.Event{Type: contacts.EventIdentityRemoved, Contact: it.Contact, Subject: it.ID, Payload: it.snapshot(), Actor: w.actor})
+			fact.IdentitiesRemoved = append(fact.IdentitiesRemoved, it.fact())
 		case it.deleted:
 		case it.isNew:
-			_, err = b.insIdent.Bind(dbx.Params{"id": it.ID, "contact": it.Contact, "kind": it.Kind, "identifier": it.Identifier,
-				"from_phone": it.FromPhone, "consent": it.Consent, "consent_at": it.ConsentAt, "source": it.Source, "wording": it.Wording, "now": b.now}).Execute()
+			if it.Consent == "" && it.ConsentAt == "" && it.Source == "" && it.Wording == "" {
+				err = b.insPlainIdents.add(it.ID, it.Contact, it.Kind, it.Identifier, it.FromPhone)
+			} else {
+				err = b.insIdents.add(it.ID, it.Contact, it.Kind, it.Identifier, it.FromPhone, it.Consent, it.ConsentAt, it.Source, it.Wording)
+			}
 			b.hold(it)
-			b.evs = append(b.evs, events.Event{Type: contacts.EventIdentityAdded, Contact: it.Contact, Subject: it.ID, Payload: it.snapshot(), Actor: w.actor})
+			fact.IdentitiesAdded = append(fact.IdentitiesAdded, it.fact())
 		case it.was != nil || it.consentFrom != nil:
-			_, err = b.updIdent.Bind(dbx.Params{"id": it.ID, "identifier": it.Identifier, "from_phone": it.FromPhone, "consent": it.Consent,
-				"consent_at": it.ConsentAt, "source": it.Source, "wording": it.Wording, "moved": it.was != nil, "now": b.now}).Execute()
+			// A moved identity loses last_inbound_at: the 24-hour window
+			// belonged to the old number (as contacts.ApplyPhonePlan does).
+			_, err = b.prepared(&b.updIdent, `UPDATE contact_identities SET identifier = {:identifier}, from_phone = {:from_phone},
+				consent = {:consent}, consent_at = {:consent_at}, consent_source = {:source}, consent_wording = {:wording},
+				last_inbound_at = CASE WHEN {:moved} THEN '' ELSE last_inbound_at END, updated = {:now} WHERE id = {:id}`).
+				Bind(dbx.Params{"id": it.ID, "identifier": it.Identifier, "from_phone": it.FromPhone, "consent": it.Consent,
+					"consent_at": it.ConsentAt, "source": it.Source, "wording": it.Wording, "moved": it.was != nil, "now": b.now}).Execute()
 			if it.was != nil && it.was.Identifier != it.Identifier {
 				delete(b.idents, identKey(it.Kind, it.was.Identifier))
 				b.hold(it)
-				b.evs = append(b.evs,
-					events.Event{Type: contacts.EventIdentityRemoved, Contact: it.Contact, Subject: it.ID, Payload: it.was.snapshot(), Actor: w.actor},
-					events.Event{Type: contacts.EventIdentityAdded, Contact: it.Contact, Subject: it.ID, Payload: it.snapshot(), Actor: w.actor})
+				fact.IdentitiesRemoved = append(fact.IdentitiesRemoved, it.was.fact())
+				fact.IdentitiesAdded = append(fact.IdentitiesAdded, it.fact())
 			}
 		default:
 			continue
@@ -496,24 +601,23 @@ func (w *writer) writeIdentities(b *batch, ids []*identity) error {
 			return fmt.Errorf("writing the %s identity %s: %w", it.Kind, it.Identifier, err)
 		}
 		if it.consentFrom != nil && !it.deleted {
-			b.evs = append(b.evs, consentEvent(it, w.actor))
+			fact.ConsentChanged = append(fact.ConsentChanged, consentFact(it))
 		}
 	}
 	return nil
 }
 
-// consentEvent is the consent.changed event the identity hook records.
-func consentEvent(it *identity, actor string) events.Event {
-	p := it.snapshot()
+// consentFact is what the identity hook's consent.changed event records.
+func consentFact(it *identity) contacts.ConsentFact {
 	before := *it.consentFrom
-	p["from"], p["to"], p["source"], p["wording"] = before.Status, it.Consent, it.Source, it.Wording
+	f := contacts.ConsentFact{IdentityFact: it.fact(), From: before.Status, To: it.Consent, Source: it.Source, Wording: it.Wording}
 	if at, err := types.ParseDateTime(it.ConsentAt); err == nil {
-		p["at"] = at.Time().UTC().Format(time.RFC3339)
+		f.At = at.Time().UTC().Format(time.RFC3339)
 	}
 	if before.Status != "" {
-		p["previous"] = before
+		f.Previous = &before
 	}
-	return events.Event{Type: contacts.EventConsentChanged, Contact: it.Contact, Subject: it.ID, Payload: p, Actor: actor}
+	return f
 }
 
 func (w *writer) update(b *batch, r *row, c *stored) error {
@@ -549,32 +653,39 @@ func (w *writer) update(b *batch, r *row, c *stored) error {
 		r.reject = why
 		return nil
 	}
-	evs := contacts.ChangeEvents(&before, after, w.actor)
+	diff := contacts.Compare(&before, after)
 	identsChanged := false
 	for _, it := range c.idents {
 		if it.isNew || it.deleted || it.was != nil || it.consentFrom != nil {
 			identsChanged = true
 		}
 	}
-	if len(evs) == 0 && !identsChanged {
+	if diff.Empty() && !identsChanged {
 		w.counts.Unchanged++
 		return nil
 	}
-	if len(evs) > 0 {
-		if _, err := b.updContact.Bind(dbx.Params{
+	if !diff.Empty() {
+		q := b.prepared(&b.updContact, `UPDATE contacts SET first_name = {:first_name}, last_name = {:last_name}, phone = {:phone},
+			email = {:email}, language = {:language}, country = {:country}, timezone = {:timezone}, tags = {:tags}, fields = {:fields},
+			updated = {:now} WHERE id = {:id}`)
+		if _, err := q.Bind(dbx.Params{
 			"id": c.ID, "first_name": after.FirstName, "last_name": after.LastName, "phone": after.Phone, "email": after.Email,
 			"language": after.Language, "country": after.Country, "timezone": after.Timezone,
 			"tags": jsonText(after.Tags), "fields": jsonText(after.Fields), "now": b.now,
 		}).Execute(); err != nil {
 			return fmt.Errorf("updating contact %s: %w", c.ID, err)
 		}
-		b.evs = append(b.evs, evs...)
 	}
-	if err := w.writeIdentities(b, c.idents); err != nil {
+	fact := contacts.NewImported(r.line, diff)
+	if err := w.writeIdentities(b, c.idents, &fact); err != nil {
 		return err
 	}
+	payload, err := json.Marshal(fact)
+	if err != nil {
+		return fmt.Errorf("encoding the event of line %d: %w", r.line, err)
+	}
 	w.counts.Updated++
-	return nil
+	return w.record(b, c.ID, payload)
 }
 
 func contains(list []string, s string) bool {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"pregon/contacts"
+	"pregon/csvsafe"
 )
 
 // Mode says what an import does with rows that match, or do not match, an
@@ -170,7 +171,7 @@ func (h *Header) get(fields []string, c col) string {
 	if i < 0 || i >= len(fields) {
 		return ""
 	}
-	return unescape(strings.TrimSpace(fields[i]))
+	return csvsafe.Unescape(strings.TrimSpace(fields[i]))
 }
 
 // ExportHeader is the header an export writes: the import's columns, one
@@ -183,34 +184,4 @@ func ExportHeader(defs contacts.FieldDefs) []string {
 		out = append(out, FieldPrefix+k)
 	}
 	return append(out, "created")
-}
-
-// escape protects a cell from spreadsheet formula injection (a contact's
-// name comes from the public): a cell starting with = + - @ or a control
-// character gets a leading apostrophe, which spreadsheets hide and
-// unescape removes on import, so exports round-trip. A cell that already
-// starts with apostrophes before such a character gets one more, so the
-// mapping stays reversible.
-func escape(s string) string {
-	if needsEscape(s) {
-		return "'" + s
-	}
-	return s
-}
-
-func unescape(s string) string {
-	if len(s) > 1 && s[0] == '\'' && needsEscape(s[1:]) {
-		return s[1:]
-	}
-	return s
-}
-
-func needsEscape(s string) bool {
-	for len(s) > 0 && s[0] == '\'' {
-		s = s[1:]
-		if s == "" {
-			return false
-		}
-	}
-	return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0]))
 }

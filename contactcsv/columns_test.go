@@ -10,6 +10,7 @@ import (
 
 	"pregon/contacts"
 	"pregon/csvfile"
+	"pregon/csvsafe"
 )
 
 func TestParseHeaderAliasesIgnoredAndErrors(t *testing.T) {
@@ -43,17 +44,6 @@ func TestParseHeaderAliasesIgnoredAndErrors(t *testing.T) {
 		if !errors.As(err, &ie) || !strings.Contains(ie.Msg, c.want) {
 			t.Errorf("%q: %v, want %q", c.row, err, c.want)
 		}
-	}
-}
-
-func TestEscapeRoundTrips(t *testing.T) {
-	for _, s := range []string{"=SUM(A1)", "+5215512345678", "-12.5", "@cmd", "José", "", "'quoted", "'=x"} {
-		if got := unescape(escape(s)); got != s {
-			t.Errorf("%q → %q → %q", s, escape(s), got)
-		}
-	}
-	if escape("=1+1") != "'=1+1" || escape("Ana") != "Ana" {
-		t.Fatal("formula not neutralised")
 	}
 }
 
@@ -101,7 +91,7 @@ func TestExportIdentitiesOptInCell(t *testing.T) {
 	}
 	for _, c := range cases {
 		out := make([]string, numCols)
-		if got := exportIdentities(out, c.raw); got != c.optIn || out[colWhatsApp] != escape(c.whatsapp) || out[colTelegram] != c.telegram {
+		if got := exportIdentities(out, c.raw); got != c.optIn || out[colWhatsApp] != csvsafe.Escape(c.whatsapp) || out[colTelegram] != c.telegram {
 			t.Errorf("%q: opt_in %q whatsapp %q telegram %q", c.raw, got, out[colWhatsApp], out[colTelegram])
 		}
 	}

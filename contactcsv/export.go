@@ -19,6 +19,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/contacts"
+	"pregon/csvsafe"
 )
 
 // bom starts every CSV file Pregón writes: Excel on Windows reads UTF-8
@@ -188,14 +189,14 @@ func exportRow(out []string, c *stored, tagsRaw, fldRaw, created, idsRaw string,
 		out[i] = ""
 	}
 	out[colID] = c.ID
-	out[colFirstName] = escape(c.FirstName)
-	out[colLastName] = escape(c.LastName)
-	out[colPhone] = escape(c.Phone)
-	out[colEmail] = escape(c.Email)
+	out[colFirstName] = csvsafe.Escape(c.FirstName)
+	out[colLastName] = csvsafe.Escape(c.LastName)
+	out[colPhone] = csvsafe.Escape(c.Phone)
+	out[colEmail] = csvsafe.Escape(c.Email)
 	out[colLanguage] = c.Language
 	out[colCountry] = c.Country
 	out[colTimezone] = c.Timezone
-	out[colTags] = escape(strings.Join(decodeTags(tagsRaw), ", "))
+	out[colTags] = csvsafe.Escape(strings.Join(decodeTags(tagsRaw), ", "))
 	out[colOptIn] = exportIdentities(out, idsRaw)
 	if fldRaw != "" && fldRaw != "null" && fldRaw != "{}" {
 		fields, ok := flatObject(fldRaw)
@@ -208,7 +209,7 @@ func exportRow(out []string, c *stored, tagsRaw, fldRaw, created, idsRaw string,
 			}
 		}
 		for i, k := range keys {
-			out[int(numCols)+i] = escape(fields[k])
+			out[int(numCols)+i] = csvsafe.Escape(fields[k])
 		}
 	}
 	out[len(out)-1] = created
@@ -256,9 +257,9 @@ func exportIdentities(out []string, raw string) string {
 		}
 		switch {
 		case kind == "whatsapp" && fromPhone != "1" && fromPhone != "true":
-			out[colWhatsApp] = escape(identifier)
+			out[colWhatsApp] = csvsafe.Escape(identifier)
 		case kind == "telegram":
-			out[colTelegram] = escape(identifier)
+			out[colTelegram] = csvsafe.Escape(identifier)
 		}
 	}
 	switch {

@@ -17,6 +17,7 @@ import (
 	"pregon/contacts"
 	"pregon/csvfile"
 	"pregon/events"
+	"pregon/internal/sqlitemem"
 	"pregon/workspace"
 )
 
@@ -62,7 +63,10 @@ func Run(ctx context.Context, app core.App, id string, opts Options) error {
 		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
+		// The writer needs a core of its own (it is the bottleneck: ~37 µs
+		// of CPU per row against ~23 µs of parsing); more workers than the
+		// other cores would only take turns with it.
+		opts.Workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	rec, err := app.FindRecordById("imports", id)
 	if err != nil {
@@ -135,6 +139,7 @@ func (j *job) run(ctx context.Context) error {
 	}
 
 	n := &normalizer{h: plan.Header, defs: defs, region: settings.DefaultRegion, ident: req.Identifier, mode: req.Mode, formTags: req.Tags}
+	defer spaceCheckpoints(j.app)()
 	if err := j.pipeline(ctx, csvfile.NewReader(f, plan.Format), n); err != nil {
 		return err
 	}
@@ -155,7 +160,10 @@ func (j *job) pipeline(ctx context.Context, r *csvfile.Reader, n *normalizer) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	toWork := make(chan *chunk, j.opts.Workers*2)
-	toWrite := make(chan *chunk, j.opts.Workers*2)
+	// The workers may run a whole batch ahead: while the writer applies one
+	// batch they prepare the next, instead of stopping after a few chunks
+	// and leaving the writer to wait for the rest of its next batch.
+	toWrite := make(chan *chunk, j.opts.BatchSize/chunkSize+j.opts.Workers*2)
 
 	go func() {
 		defer close(toWork)
@@ -259,6 +267,7 @@ func (j *job) commit(rows []row) error {
 	}
 	before, size := j.w.counts, j.rej.size
 	j.w.markDuplicates(rows)
+	defer sqlitemem.Reserve()()
 	err := j.app.RunInTransaction(func(tx core.App) error {
 		if err := j.w.apply(tx, rows, j.rej.write); err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"pregon/csvsafe"
 )
 
 // rejectedFile is rejected.csv: one row per rejected line, with its line
@@ -50,7 +52,7 @@ func (rf *rejectedFile) write(r *row) error {
 	rec := make([]string, 0, len(r.raw)+2)
 	rec = append(rec, strconv.Itoa(r.line), r.reject)
 	for _, v := range r.raw {
-		rec = append(rec, escape(v))
+		rec = append(rec, csvsafe.Escape(v))
 	}
 	return rf.csv.Write(rec)
 }

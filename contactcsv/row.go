@@ -10,6 +10,7 @@ import (
 
 	"pregon/contacts"
 	"pregon/csvfile"
+	"pregon/csvsafe"
 )
 
 // consent values of a row's opt_in cell.
@@ -35,8 +36,11 @@ type row struct {
 	c                  contacts.Contact
 	whatsapp, telegram string // normalized identifiers (contacts.NormalizeIdentifier)
 	// tagsJSON and fieldsJSON are c's tags and fields as stored for a new
-	// contact, encoded by the worker to spare the writer.
+	// contact, encoded by the worker to spare the writer; createdEvent is
+	// the contact.imported payload of the row if it creates a contact, up
+	// to the identities only the writer knows (see eventPayload).
 	tagsJSON, fieldsJSON string
+	createdEvent         []byte
 
 	consent   int
 	consentAt time.Time // zero means the import time
@@ -87,7 +91,7 @@ func (n *normalizer) fill(r *row, f []string) error {
 		c.Fields = make(map[string]any, len(h.fields))
 		for _, fc := range h.fields {
 			if fc.idx < len(f) {
-				if v := unescape(strings.TrimSpace(f[fc.idx])); v != "" {
+				if v := csvsafe.Unescape(strings.TrimSpace(f[fc.idx])); v != "" {
 					c.Fields[fc.key] = v
 				}
 			}
@@ -121,6 +125,9 @@ func (n *normalizer) fill(r *row, f []string) error {
 		}
 	}
 	r.tagsJSON, r.fieldsJSON = jsonText(c.Tags), jsonText(c.Fields)
+	if r.createdEvent, err = json.Marshal(contacts.NewImported(r.line, contacts.Compare(nil, c))); err != nil {
+		return fmt.Errorf("encoding the row's event: %w", err)
+	}
 	return n.identify(r, f)
 }
 

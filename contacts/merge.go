@@ -145,6 +145,12 @@ func Merge(app core.App, survivorID, otherID, actor string) (*core.Record, Merge
 		if out.Messages, err = res.RowsAffected(); err != nil {
 			return fmt.Errorf("counting moved messages: %w", err)
 		}
+		// Broadcast exclusions follow the contact, so "why didn't they get
+		// it?" still has its answer after a merge.
+		if _, err := tx.DB().NewQuery(`UPDATE broadcast_exclusions SET contact = {:s} WHERE contact = {:o}`).
+			Bind(dbx.Params{"s": survivorID, "o": otherID}).Execute(); err != nil {
+			return fmt.Errorf("moving broadcast exclusions to contact %s: %w", survivorID, err)
+		}
 
 		merged.Apply(survivor)
 		mergeActivity(survivor, other)

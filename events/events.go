@@ -5,12 +5,15 @@
 package events
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+
+	"pregon/internal/multirow"
 )
 
 // Event is one entry of the log.
@@ -20,8 +23,9 @@ type Event struct {
 	Subject string // the id of the record it is about (message, broadcast...)
 	Payload any    // JSON-encodable details
 	Actor   string // "user:<id>", "api", "import:<id>", "system", "webhook:<channel>"
-	// ID is the event's record id; empty means a random one. Bulk writers
-	// (imports) pass ids that grow, so inserts stay at the index's edge.
+	// ID is the event's record id; empty means one that sorts by time (see
+	// newIDs). Bulk writers (imports) may pass ids of their own that grow,
+	// so inserts stay at the index's edge.
 	ID string
 }
 
@@ -32,20 +36,61 @@ func Append(app core.App, e Event) error {
 	return AppendMany(app, []Event{e})
 }
 
-// AppendMany writes events with one prepared statement.
+// AppendMany writes events in order (their rowids, the log's order, follow
+// the slice) with multi-row INSERTs. app should be transaction-bound; if it
+// is not, the events are written in a transaction of their own.
 func AppendMany(app core.App, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	q := app.DB().NewQuery(`INSERT INTO events (id, type, contact, subject, payload, actor, created)
-		VALUES ({:id}, {:type}, {:contact}, {:subject}, {:payload}, {:actor}, {:created})`).Prepare()
-	defer q.Close()
-	now := types.NowDateTime().String()
-	for _, e := range evs {
-		id := e.ID
-		if id == "" {
-			id = core.GenerateDefaultRandomId()
-		}
+	ins := newInsert(nil)
+	if !app.IsTransactional() {
+		return app.RunInTransaction(func(tx core.App) error { return appendWith(ins, tx, evs) })
+	}
+	return appendWith(ins, app, evs)
+}
+
+// Appender writes events like AppendMany with its statements prepared once
+// for the app's write pool, for writers that append on every transaction
+// (the outbox's result writer).
+type Appender struct{ ins *multirow.Stmt }
+
+// NewAppender returns an Appender for app's database; Close releases it.
+// Call it outside any transaction: preparing needs the write pool's only
+// connection.
+func NewAppender(app core.App) *Appender {
+	return &Appender{ins: newInsert(multirow.WriterDB(app))}
+}
+
+// Append writes evs through tx, a transaction-bound app of the same app.
+func (a *Appender) Append(tx core.App, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	return appendWith(a.ins, tx, evs)
+}
+
+// Close releases the prepared statements.
+func (a *Appender) Close() { a.ins.Close() }
+
+const insertColumns = 7
+
+func newInsert(db *sql.DB) *multirow.Stmt {
+	return multirow.New(db, insertColumns, []int{16, 4, 1}, func(n int) string {
+		// OR FAIL: a multi-row statement that may abort makes SQLite copy
+		// every page it touches to a statement journal first; an error
+		// rolls the whole transaction back anyway.
+		return "INSERT OR FAIL INTO events (id, type, contact, subject, payload, actor, created) VALUES " +
+			multirow.Rows("(?,?,?,?,?,?,?)", n)
+	})
+}
+
+func appendWith(ins *multirow.Stmt, tx core.App, evs []Event) error {
+	now := types.NowDateTime()
+	created := now.String()
+	ids := newIDs(now.Time(), len(evs))
+	args := make([]any, 0, insertColumns*len(evs))
+	for i, e := range evs {
 		payload := []byte("null")
 		if e.Payload != nil {
 			var err error
@@ -53,12 +98,14 @@ func AppendMany(app core.App, evs []Event) error {
 				return fmt.Errorf("encoding %s event payload: %w", e.Type, err)
 			}
 		}
-		if _, err := q.Bind(dbx.Params{
-			"id": id, "type": e.Type, "contact": e.Contact,
-			"subject": e.Subject, "payload": string(payload), "actor": e.Actor, "created": now,
-		}).Execute(); err != nil {
-			return fmt.Errorf("appending %s event: %w", e.Type, err)
+		id := e.ID
+		if id == "" {
+			id = ids[i]
 		}
+		args = append(args, id, e.Type, e.Contact, e.Subject, string(payload), e.Actor, created)
+	}
+	if _, err := ins.Exec(tx, args); err != nil {
+		return fmt.Errorf("appending %d events (first %s): %w", len(evs), evs[0].Type, err)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"pregon/clock"
 	"pregon/contactcsv"
 	"pregon/inbound"
+	"pregon/internal/sqlitemem"
 	"pregon/outbox"
 	"pregon/secretbox"
 )
@@ -85,6 +86,7 @@ func Bind(app core.App, opts Options) *Env {
 		opts.Registry = DefaultRegistry()
 	}
 	env := &Env{App: app, Box: opts.Box, Clock: opts.Clock, Registry: opts.Registry, Opts: opts}
+	sqlitemem.KeepSlabs() // process-wide, once: bulk SQLite writes stop mapping memory per page split
 	env.Channels = channelstore.New(app, func() *secretbox.Box { return env.Box }, opts.Registry,
 		channels.Deps{Now: opts.Clock.Now, Publish: env.Publish})
 	env.Inbox = newInbox(env)
@@ -127,6 +129,8 @@ func Bind(app core.App, opts Options) *Env {
 	bindOutbox(env)
 	bindMessages(env)
 	bindBroadcasts(env)
+	bindFailedLog(env)
+	bindDeliveries(env)
 	return env
 }
 

@@ -3,11 +3,13 @@ package hooks_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,8 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"pregon/contactcsv"
+	"pregon/contacts"
+	"pregon/events"
 	"pregon/internal/csvgen"
 	"pregon/internal/testapp"
 )
@@ -383,37 +387,57 @@ func TestImportOptInAndIdentities(t *testing.T) {
 	}
 }
 
+// An import records one contact.imported event per contact a row created
+// or changed, carrying everything the row did, and nothing for a row that
+// changed nothing.
 func TestImportWritesEvents(t *testing.T) {
 	a := newImportApp(t)
 	rec := importFile(t, a, "ev.csv", "phone,tags\n55 1111 2222,vip\n55 3333 4444,\n", contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
-	var evs []struct {
+	type ev struct {
 		Type    string `db:"type"`
 		Contact string `db:"contact"`
 		Subject string `db:"subject"`
 		Payload string `db:"payload"`
 	}
-	if err := a.DB().NewQuery("SELECT type, contact, subject, payload FROM events WHERE actor = {:a} ORDER BY rowid").
-		Bind(dbx.Params{"a": "import:" + rec.Id}).All(&evs); err != nil {
-		t.Fatal(err)
+	byActor := func(id string) []ev {
+		var evs []ev
+		if err := a.DB().NewQuery("SELECT type, contact, subject, payload FROM events WHERE actor = {:a} ORDER BY rowid").
+			Bind(dbx.Params{"a": "import:" + id}).All(&evs); err != nil {
+			t.Fatal(err)
+		}
+		return evs
 	}
+	evs := byActor(rec.Id)
 	var types []string
 	for _, e := range evs {
 		types = append(types, e.Type)
 	}
-	// The same events the contacts hook records for the same writes.
-	if strings.Join(types, " ") != "contact.created tag.added identity.added identity.added contact.created identity.added identity.added import.completed" {
+	if strings.Join(types, " ") != "contact.imported contact.imported import.completed" {
 		t.Fatalf("events %v", types)
 	}
-	if evs[0].Payload != `{"phone":"+525511112222"}` || evs[1].Payload != `{"tag":"vip"}` ||
-		!strings.Contains(evs[2].Payload, `"from_phone":true,"identifier":"+525511112222","identity":"`+evs[2].Subject+`","kind":"sms"`) ||
-		evs[7].Subject != rec.Id || !strings.Contains(evs[7].Payload, `"created_count":2`) {
-		t.Fatalf("payloads %+v", evs)
+	cs := loadContacts(t, a)
+	c1, _ := byPhone(cs, "+525511112222")
+	var p contacts.Imported
+	if err := json.Unmarshal([]byte(evs[0].Payload), &p); err != nil {
+		t.Fatal(err)
 	}
-	importFile(t, a, "ev2.csv", "phone,first_name,tags\n55 3333 4444,Luz,nuevo\n", contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
-	var payloads []string
-	if err := a.DB().NewQuery("SELECT type || ' ' || payload FROM events WHERE type IN ('contact.updated', 'tag.added') ORDER BY rowid").Column(&payloads); err != nil ||
-		strings.Join(payloads, "|") != `tag.added {"tag":"vip"}|contact.updated {"changes":{"first_name":{"from":"","to":"Luz"}}}|tag.added {"tag":"nuevo"}` {
-		t.Fatalf("update events %q %v", payloads, err)
+	if evs[0].Contact != c1.ID || p.Line != 2 || p.Action != "created" || mustJSON(p.Attributes) != `{"phone":"+525511112222"}` ||
+		mustJSON(p.TagsAdded) != `["vip"]` || len(p.IdentitiesAdded) != 2 || p.IdentitiesAdded[0].Kind != "sms" ||
+		p.IdentitiesAdded[0].Identifier != "+525511112222" || !p.IdentitiesAdded[0].FromPhone || p.IdentitiesAdded[0].Identity == "" {
+		t.Fatalf("created payload %s", evs[0].Payload)
+	}
+	if evs[2].Subject != rec.Id || !strings.Contains(evs[2].Payload, `"created_count":2`) {
+		t.Fatalf("import.completed %+v", evs[2])
+	}
+
+	// An update lists only what changed; an unchanged row records nothing.
+	rec = importFile(t, a, "ev2.csv", "phone,first_name,tags\n55 3333 4444,Luz,nuevo\n55 1111 2222,,vip\n",
+		contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByPhone})
+	wantCounts(t, rec, 2, 0, 1, 1, 0, 0)
+	evs = byActor(rec.Id)
+	if len(evs) != 2 || evs[0].Type != "contact.imported" ||
+		evs[0].Payload != `{"line":2,"action":"updated","changes":{"first_name":{"from":"","to":"Luz"}},"tags_added":["nuevo"]}` {
+		t.Fatalf("update events %+v", evs)
 	}
 }
 
@@ -708,9 +732,12 @@ func TestImportAmbiguousMatchesAskForAnID(t *testing.T) {
 	wantCounts(t, rec, 2, 1, 0, 0, 1, 0)
 }
 
-// An imported contact is stored, and recorded in the event log, exactly as
-// the contacts hook stores and records the same contact saved through the
-// API or app.Save.
+// An imported contact is stored exactly as the contacts hook stores the
+// same contact saved through the API or app.Save, and its contact.imported
+// event carries every fact of the granular events the hooks record for the
+// same writes: the create, then an update that renames, adds a tag, changes
+// a custom field, moves the phone (and the identities that follow it) and
+// records an opt-in.
 func TestImportWritesWhatTheContactsHookWrites(t *testing.T) {
 	a := newImportApp(t)
 	defineField(t, a, "puntos", "number", "")
@@ -730,28 +757,145 @@ func TestImportWritesWhatTheContactsHookWrites(t *testing.T) {
 	wantCounts(t, rec, 1, 1, 0, 0, 0, 0)
 	imported, _ := a.FindFirstRecordByData("contacts", "phone", "+525533334444")
 
+	// Phones and ids differ between the two contacts; the rest must not.
+	same := strings.NewReplacer("tienda2", "tienda", viaHook.Id, "C", imported.Id, "C",
+		"+525511112222", "OLD", "+525533334444", "OLD", "+51987654321", "NEW", "+51912345678", "NEW")
 	row := func(id string) string {
 		var s string
-		a.DB().NewQuery(`SELECT first_name || '|' || email || '|' || country || '|' || tags || '|' || fields || '|' ||
-			(SELECT group_concat(kind || ':' || from_phone || ':' || consent || ':' || last_inbound_at, ',') FROM
+		a.DB().NewQuery(`SELECT first_name || '|' || phone || '|' || email || '|' || country || '|' || tags || '|' || fields || '|' ||
+			(SELECT group_concat(kind || ':' || identifier || ':' || from_phone || ':' || consent || ':' || consent_source || ':' ||
+				consent_wording || ':' || last_inbound_at, ',') FROM
 				(SELECT * FROM contact_identities WHERE contact = {:id} ORDER BY kind))
 			FROM contacts WHERE id = {:id}`).Bind(dbx.Params{"id": id}).Row(&s)
-		return strings.NewReplacer("tienda2", "tienda").Replace(s)
+		return same.Replace(s)
 	}
-	if h, i := row(viaHook.Id), row(imported.Id); h != i {
-		t.Fatalf("stored differently:\nhook   %s\nimport %s", h, i)
-	}
-	evs := func(id string) string {
-		var list []string
-		a.DB().NewQuery(`SELECT type || ' ' || payload FROM events WHERE contact = {:id} ORDER BY rowid`).Bind(dbx.Params{"id": id}).Column(&list)
-		out := strings.Join(list, "\n")
-		out = strings.ReplaceAll(out, "tienda2", "tienda")
-		for _, r := range []string{viaHook.Id, imported.Id, "+525511112222", "+525533334444"} {
-			out = strings.ReplaceAll(out, r, "X")
+	ids := regexp.MustCompile(`"identity":"[a-z0-9]+"`)
+	at := regexp.MustCompile(`"at":"[^"]*"`)
+	canonical := func(typ string, payload any) string {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return regexp.MustCompile(`"identity":"[a-z0-9]+"`).ReplaceAllString(out, `"identity":"I"`)
+		var v any
+		json.Unmarshal(b, &v)
+		b, _ = json.Marshal(v) // sorted keys at every level
+		out := ids.ReplaceAllString(same.Replace(string(b)), `"identity":"I"`)
+		return typ + " " + at.ReplaceAllString(out, `"at":"T"`)
 	}
-	if h, i := evs(viaHook.Id), evs(imported.Id); h != i {
-		t.Fatalf("events differ:\nhook:\n%s\nimport:\n%s", h, i)
+	type ev struct {
+		Seq     int64  `db:"seq"`
+		Type    string `db:"type"`
+		Payload string `db:"payload"`
 	}
+	after := func(id string, seq int64) []ev {
+		var list []ev
+		a.DB().NewQuery(`SELECT rowid AS seq, type, payload FROM events WHERE contact = {:id} AND rowid > {:seq} ORDER BY rowid`).
+			Bind(dbx.Params{"id": id, "seq": seq}).All(&list)
+		return list
+	}
+	granular := func(id string, seq int64) []string {
+		var out []string
+		for _, e := range after(id, seq) {
+			out = append(out, canonical(e.Type, json.RawMessage(e.Payload)))
+		}
+		sort.Strings(out)
+		return out
+	}
+	// expanded returns the granular events the import's one event stands
+	// for, and the last seq.
+	expanded := func(id string, seq int64) ([]string, int64) {
+		list := after(id, seq)
+		if len(list) != 1 || list[0].Type != contacts.EventContactImported {
+			t.Fatalf("want one contact.imported event, got %+v", list)
+		}
+		var p contacts.Imported
+		if err := json.Unmarshal([]byte(list[0].Payload), &p); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range p.Events(id, "import") {
+			if e.Contact != id || (strings.HasPrefix(e.Type, "identity.") || e.Type == contacts.EventConsentChanged) != (e.Subject != "") {
+				t.Fatalf("expanded event %+v", e)
+			}
+			out = append(out, canonical(e.Type, e.Payload))
+		}
+		sort.Strings(out)
+		return out, list[0].Seq
+	}
+	compare := func(step string, hookSeq, importSeq int64) int64 {
+		t.Helper()
+		if h, i := row(viaHook.Id), row(imported.Id); h != i {
+			t.Fatalf("%s: stored differently:\nhook   %s\nimport %s", step, h, i)
+		}
+		h := granular(viaHook.Id, hookSeq)
+		i, last := expanded(imported.Id, importSeq)
+		if strings.Join(h, "\n") != strings.Join(i, "\n") {
+			t.Fatalf("%s: the import's event does not carry the hook's facts:\nhook:\n%s\nimport (expanded):\n%s", step, strings.Join(h, "\n"), strings.Join(i, "\n"))
+		}
+		if len(h) < 4 {
+			t.Fatalf("%s: too few events to compare: %v", step, h)
+		}
+		return last
+	}
+	maxSeq := func() int64 {
+		var n int64
+		a.DB().NewQuery("SELECT MAX(rowid) FROM events").Row(&n)
+		return n
+	}
+	importSeq := compare("create", 0, 0)
+
+	// The update, through the hooks: the contact, then consent on each identity.
+	hookSeq := maxSeq()
+	viaHook.Set("first_name", "Ana María")
+	viaHook.Set("phone", "+51 987 654 321")
+	viaHook.Set("tags", []string{"vip", "lima", "nuevo"})
+	viaHook.Set("fields", map[string]any{"puntos": 20})
+	if err := a.Save(viaHook); err != nil {
+		t.Fatal(err)
+	}
+	idents, _ := a.FindAllRecords("contact_identities", dbx.HashExp{"contact": viaHook.Id})
+	for _, it := range idents {
+		it.Set("consent", "opted_in")
+		it.Set("consent_source", "import:again.csv")
+		it.Set("consent_wording", contactcsv.DefaultWording("again.csv", true))
+		if err := a.Save(it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec = importFile(t, a, "again.csv", "id,first_name,phone,tags,field:puntos,opt_in\n"+imported.Id+",Ana María,+51 912 345 678,nuevo,20,yes\n",
+		contactcsv.Request{Mode: contactcsv.UpdateOnly, Identifier: contactcsv.ByID})
+	wantCounts(t, rec, 1, 0, 1, 0, 0, 0)
+	compare("update", hookSeq, importSeq)
+}
+
+// The timeline of an imported contact shows its one contact.imported event,
+// whose payload says what the row did.
+func TestImportedContactTimeline(t *testing.T) {
+	const id = "impaaaaaaaaaaaa"
+	var imp *core.Record
+	headers := map[string]string{}
+	s := tests.ApiScenario{
+		Name: "manager", Method: http.MethodGet, URL: "/api/pregon/contacts/" + id + "/timeline",
+		Headers: headers, ExpectedStatus: 200,
+		ExpectedContent: []string{`"type":"contact.imported"`, `"contact":"` + id + `"`, `"line":2`, `"action":"created"`,
+			`"attributes":{"first_name":"Ana","phone":"+525511112222"}`, `"tags_added":["vip","feria"]`,
+			`"identities_added":[{"identity":"`, `"kind":"whatsapp","identifier":"+525511112222","from_phone":true}`},
+		NotExpectedContent: []string{`"tag.added"`, `"identity.added"`, `"contact.created"`},
+		TestAppFactory: func(t testing.TB) *tests.TestApp {
+			a := newImportApp(t)
+			imp = importFile(t, a, "feria.csv", "id,phone,first_name,tags\n"+id+",55 1111 2222,Ana,vip\n",
+				contactcsv.Request{Mode: contactcsv.AddUpdate, Identifier: contactcsv.ByID, Tags: []string{"feria"}})
+			wantCounts(t, imp, 1, 1, 0, 0, 0, 0)
+			headers["Authorization"] = a.manager
+			return a.TestApp
+		},
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+			var rows []events.Row
+			if err := app.DB().NewQuery(`SELECT ` + events.RowColumns + ` FROM events WHERE contact = {:c}`).
+				Bind(dbx.Params{"c": id}).All(&rows); err != nil || len(rows) != 1 || rows[0].Actor != "import:"+imp.Id {
+				t.Fatalf("events of the imported contact: %+v %v", rows, err)
+			}
+		},
+	}
+	s.Test(t)
 }

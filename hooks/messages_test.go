@@ -58,20 +58,7 @@ func messagesApp(t testing.TB, hdr map[string]string, role string) *tests.TestAp
 		return sendAdapter{caps: tgTestCaps}, nil
 	})
 	app, _ := testapp.New(t, hooks.Options{Registry: reg, NoWorkers: true})
-	save := func(col, id string, fields map[string]any) {
-		c, err := app.FindCollectionByNameOrId(col)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := core.NewRecord(c)
-		r.Id = id
-		for k, v := range fields {
-			r.Set(k, v)
-		}
-		if err := app.Save(r); err != nil {
-			t.Fatalf("saving %s %s: %v", col, id, err)
-		}
-	}
+	save := func(col, id string, fields map[string]any) { testapp.Record(t, app, col, id, fields) }
 	save("channels", chWA, map[string]any{"name": "WhatsApp", "type": "whatsapp_cloud", "config": map[string]any{}})
 	save("channels", chTG, map[string]any{"name": "Telegram", "type": "telegram", "config": map[string]any{"bot_token": "1:x"}})
 	save("channels", chPaused, map[string]any{"name": "Old number", "type": "whatsapp_cloud", "config": map[string]any{},

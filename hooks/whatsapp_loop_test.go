@@ -130,7 +130,7 @@ func TestWhatsAppRoundTripOverHTTP(t *testing.T) {
 	})
 	record(m1.Id, pid1)
 	wait("the kept statuses to apply", func() bool { return status(m1.Id) == "read" })
-	if n := count(`SELECT COUNT(*) FROM events WHERE type = 'message.status_changed' AND subject = {:id}`, dbx.Params{"id": m1.Id}); n != 1 {
+	if n := count(`SELECT COUNT(*) FROM events WHERE type = 'message.status' AND actor LIKE 'webhook:%' AND subject = {:id}`, dbx.Params{"id": m1.Id}); n != 1 {
 		t.Fatalf("%d status events for 6 reports of one message (sent→read), want 1", n)
 	}
 	if n := count(`SELECT COUNT(*) FROM messages WHERE id = {:id} AND sent_at != '' AND delivered_at != '' AND read_at != ''`,

@@ -347,7 +347,7 @@ func TestStatusesOnlyMoveForwardAndRecordEachTime(t *testing.T) {
 	f := setup(t)
 	id, _ := f.outbound("sent", "wamid.OUT1")
 	events := func() int {
-		return f.count(`SELECT COUNT(*) FROM events WHERE type = 'message.status_changed' AND subject = {:id}`, dbx.Params{"id": id})
+		return f.count(`SELECT COUNT(*) FROM events WHERE type = 'message.status' AND actor LIKE 'webhook:%' AND subject = {:id}`, dbx.Params{"id": id})
 	}
 	// Read arrives before delivered (reordered), then delivered, then a duplicate read.
 	f.deliver(st("wamid.OUT1", channels.StatusRead))

@@ -13,8 +13,10 @@ import (
 	"pregon/outbox"
 )
 
-// EventMessageStatus is appended when a status report moves a message forward.
-const EventMessageStatus = "message.status_changed"
+// EventMessageStatus is appended when a status report moves a message
+// forward. It is the outbox's type: consumers filter one type for every
+// status change, whoever observed it; payload.status says which.
+const EventMessageStatus = outbox.EventStatus
 
 type msgState struct {
 	ID          string `db:"id"`

@@ -3,7 +3,7 @@ package outbox
 import (
 	"database/sql"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,9 +26,13 @@ type claimed struct {
 	Priority    int    `db:"priority"`
 	Source      string `db:"source"`
 	SourceID    string `db:"source_id"`
-	Identifier  string `db:"identifier"`
-	LastInbound string `db:"last_inbound_at"`
-	Consent     string `db:"consent"`
+	NextAttempt string `db:"next_attempt_at"`
+	// Recipient is the identity's identifier, last inbound time and
+	// consent, as the claim returns them (see splitRecipient).
+	Recipient   string `db:"recipient"`
+	Identifier  string
+	LastInbound string
+	Consent     string
 
 	content channels.Content
 	// outsideWindow replaces content when the window is closed at send
@@ -42,14 +46,18 @@ type claimed struct {
 }
 
 // claim takes up to limit due messages of a channel, highest priority first
-// and oldest due first within a level. The candidates are read outside any
-// transaction (WAL readers run beside the writer, on another core); the
-// writer's part is one short UPDATE … RETURNING that takes only the rows
-// still queued, so a row held or cancelled in between is simply not claimed.
-// The read walks the priority levels present with MAX(priority) probes, so
-// each level is one range scan of idx_messages_claim (queued rows only) that
-// stops at the first row not yet due. The WHERE clauses repeat the index's
-// own condition (status = 'queued' AND direction = 'out') so SQLite uses it.
+// and oldest due first within a level. Each priority level present is one
+// statement on the writer: an UPDATE of the level's due rows (a range scan
+// of idx_messages_claim, which holds queued rows only and stops at the first
+// row not yet due) to sending, attempts+1, whose RETURNING clause reads the
+// recipient's identity (identifier, last inbound, consent) beside the row.
+// Reading and taking the rows in one statement means a row held or
+// cancelled a moment earlier is simply not there to take, and the rows are
+// not read twice (once to choose them on a reader whose page cache every
+// write invalidates, once more to update them). The levels are found with
+// MAX(priority) probes on the read pool. The WHERE clauses repeat the
+// index's own condition (status = 'queued' AND direction = 'out') so SQLite
+// uses it.
 func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, error) {
 	nowS := fmtTime(now)
 	var out []*claimed
@@ -61,17 +69,22 @@ func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, 
 	}
 	for prio.Valid && len(out) < limit {
 		var rows []*claimed
-		err := app.DB().NewQuery(`SELECT m.rowid AS seq, m.id, m.contact, m.identity, m.content, m.attempts + 1 AS attempts,
-			m.priority, m.source, m.source_id, COALESCE(i.identifier, '') AS identifier,
-			COALESCE(i.last_inbound_at, '') AS last_inbound_at, COALESCE(i.consent, '') AS consent
-			FROM messages m LEFT JOIN contact_identities i ON i.id = m.identity
-			WHERE m.channel = {:ch} AND m.status = 'queued' AND m.direction = 'out'
-			AND m.priority = {:p} AND m.next_attempt_at <= {:now}
-			ORDER BY m.next_attempt_at LIMIT {:lim}`).
+		err := app.NonconcurrentDB().NewQuery(`UPDATE messages SET status = 'sending', attempts = attempts + 1, updated = {:now}
+			WHERE rowid IN (SELECT rowid FROM messages
+				WHERE channel = {:ch} AND status = 'queued' AND direction = 'out'
+				AND priority = {:p} AND next_attempt_at <= {:now}
+				ORDER BY next_attempt_at LIMIT {:lim})
+			RETURNING rowid AS seq, id, contact, identity, content, attempts, priority, source, source_id,
+				next_attempt_at,
+				COALESCE((SELECT COALESCE(i.identifier, '') || char(31) || COALESCE(i.last_inbound_at, '') || char(31) || COALESCE(i.consent, '')
+					FROM contact_identities i WHERE i.id = messages.identity), '') AS recipient`).
 			Bind(dbx.Params{"ch": channel, "p": prio.Int64, "now": nowS, "lim": limit - len(out)}).All(&rows)
 		if err != nil {
-			return nil, fmt.Errorf("reading due messages of channel %s: %w", channel, err)
+			return nil, fmt.Errorf("claiming messages of channel %s: %w", channel, err)
 		}
+		// RETURNING gives rows in the order the UPDATE visited them (rowid);
+		// the batch goes out oldest due first, as the queue promises.
+		slices.SortStableFunc(rows, func(a, b *claimed) int { return strings.Compare(a.NextAttempt, b.NextAttempt) })
 		out = append(out, rows...)
 		if err := app.DB().NewQuery(`SELECT MAX(priority) FROM messages
 			WHERE channel = {:ch} AND status = 'queued' AND direction = 'out' AND priority < {:p}`).
@@ -79,41 +92,41 @@ func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, 
 			return nil, fmt.Errorf("finding the next priority of channel %s: %w", channel, err)
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
+	// A broadcast's rows share their content: decode each distinct text once.
+	// The decoded values are shared and only ever read (useOutsideWindow
+	// swaps pointers, it does not write through them).
+	type decodedContent struct {
+		content       channels.Content
+		outsideWindow *channels.Content
 	}
-	var sb strings.Builder
-	p := dbx.Params{"now": nowS}
-	sb.WriteString(`UPDATE messages SET status = 'sending', attempts = attempts + 1, updated = {:now} WHERE rowid IN (`)
-	for i, m := range out {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		k := "i" + strconv.Itoa(i)
-		sb.WriteString("{:" + k + "}")
-		p[k] = m.Seq
-	}
-	sb.WriteString(`) AND status = 'queued' RETURNING rowid`)
-	var got []int64
-	if err := app.DB().NewQuery(sb.String()).Bind(p).Column(&got); err != nil {
-		return nil, fmt.Errorf("claiming messages of channel %s: %w", channel, err)
-	}
-	if len(got) != len(out) {
-		taken := make(map[int64]bool, len(got))
-		for _, s := range got {
-			taken[s] = true
-		}
-		kept := out[:0]
-		for _, m := range out {
-			if taken[m.Seq] {
-				kept = append(kept, m)
-			}
-		}
-		out = kept
-	}
+	decoded := map[string]decodedContent{}
 	for _, m := range out {
-		m.content, m.outsideWindow = decodeContent(m.RawContent)
+		m.splitRecipient()
+		d, ok := decoded[m.RawContent]
+		if !ok {
+			d.content, d.outsideWindow = decodeContent(m.RawContent)
+			decoded[m.RawContent] = d
+		}
+		m.content, m.outsideWindow = d.content, d.outsideWindow
 		m.RawContent = ""
 	}
 	return out, nil
+}
+
+// splitRecipient reads the identity's fields the claim returns joined by
+// the unit separator (an empty string: the identity no longer exists). The
+// identifier comes first, so it is split off last: a date and a consent
+// value never hold the separator.
+func (m *claimed) splitRecipient() {
+	r := m.Recipient
+	m.Recipient = ""
+	j := strings.LastIndexByte(r, 0x1f)
+	if j < 0 {
+		return
+	}
+	i := strings.LastIndexByte(r[:j], 0x1f)
+	if i < 0 {
+		return
+	}
+	m.Identifier, m.LastInbound, m.Consent = r[:i], r[i+1:j], r[j+1:]
 }

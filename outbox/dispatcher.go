@@ -27,6 +27,7 @@ type dispatcher struct {
 	pacer   *pacer
 	rcpt    *recipients
 	tier    *tier
+	rec     *recorder
 	batch   int
 	workers int
 
@@ -53,7 +54,7 @@ func newDispatcher(m *Manager, ch *channelstore.Channel) (*dispatcher, error) {
 		workers = ch.Caps.MaxInFlight
 	}
 	d := &dispatcher{
-		m: m, ch: ch, opts: opts, pacer: newPacer(ch.Rate()), rcpt: newRecipients(ch.Caps.RecipientSpacing),
+		m: m, ch: ch, opts: opts, pacer: newPacer(ch.Rate()), rcpt: newRecipients(ch.Caps.RecipientSpacing), rec: newRecorder(m.app),
 		batch: opts.batchFor(ch.Rate()), workers: workers,
 		wakeC: make(chan struct{}, 1), batches: make(chan []*claimed), work: make(chan *claimed),
 		results: make(chan result, 4096), done: make(chan struct{}),
@@ -323,11 +324,13 @@ func (d *dispatcher) send(msg *claimed) result {
 	if d.opts.StatusCallbackURL != nil {
 		out.StatusCallbackURL = d.opts.StatusCallbackURL(d.ch.ID, msg.ID)
 	}
-	if err := d.pacer.Guard(d.stopCtx); err != nil {
+	slot, err := d.pacer.Guard(d.stopCtx)
+	if err != nil {
 		d.rcpt.release(msg.Identity, time.Time{})
 		return d.requeue(msg, d.now())
 	}
 	res, err := d.call(out)
+	slot.done()
 	now := d.now()
 	if err == nil {
 		d.rcpt.release(msg.Identity, time.Time{})
@@ -424,6 +427,7 @@ func (d *dispatcher) pauseFor(ce *channels.Error) {
 
 func (d *dispatcher) writer() {
 	defer close(d.done)
+	defer d.rec.close()
 	buf := make([]result, 0, d.opts.FlushMax)
 	for {
 		r, ok := <-d.results
@@ -455,7 +459,7 @@ func (d *dispatcher) writer() {
 func (d *dispatcher) flush(buf []result) {
 	var err error
 	for try := range 5 {
-		if err = writeResults(d.m.app, d.ch.ID, d.now(), buf, true); err == nil {
+		if err = d.rec.write(d.m.app, d.ch.ID, d.now(), buf, true); err == nil {
 			return
 		}
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)

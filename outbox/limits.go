@@ -10,34 +10,38 @@ import (
 )
 
 // pacer is a channel's send rate, shared by every source: a token bucket
-// (golang.org/x/time/rate) smooths the flow where messages are admitted, and
-// a sliding-window guard, passed by each worker just before its call, makes
-// "never more than r calls in any one second" hold even when the bucket
-// releases a catch-up burst or a worker is scheduled late on a busy CPU. It
-// runs on the real clock: it paces real HTTP calls.
+// (golang.org/x/time/rate) smooths the flow where messages are admitted,
+// and an arrival window (see arrivalWindow), passed by each worker just
+// before its call, makes "never more than r calls in any one second, as the
+// provider sees them" hold even when the bucket releases a catch-up burst,
+// a worker is scheduled late or a request is delayed on its way on a busy
+// machine. It runs on the real clock: it paces real HTTP calls.
 type pacer struct {
 	lim *rate.Limiter // nil: unlimited
 
-	mu     sync.Mutex
-	ring   []time.Time // the last len(ring) call starts, oldest at idx
-	idx    int
-	window time.Duration
+	win  *arrivalWindow // nil: unlimited
+	mu   sync.Mutex     // guards win
+	turn chan struct{}  // one worker at a time waits for room; the others queue behind it
 }
 
-// guardSlack widens the guard's window so that jitter between a call's start
-// and its arrival at the provider (goroutine scheduling, the HTTP stack on a
-// loaded machine) does not push r+1 requests into one provider-side second;
-// it costs about 1.5% of the rate.
-const guardSlack = 15 * time.Millisecond
+// fullWindowPoll is how often the worker at the head of the line looks
+// again when every counted call is still in flight (only when calls take
+// longer than the window holds them: rates far below the calls in flight).
+const fullWindowPoll = 10 * time.Millisecond
 
 func newPacer(perSecond float64) *pacer {
 	if perSecond <= 0 || math.IsInf(perSecond, 1) {
 		return &pacer{}
 	}
-	burst := max(1, int(perSecond/100))
-	p := &pacer{lim: rate.NewLimiter(rate.Limit(perSecond), burst), window: time.Second + guardSlack}
+	// The bucket holds a fifth of a second of tokens: a loop that was not
+	// scheduled for up to 200 ms (a loaded machine: 100 ms stalls cost 2% of
+	// a minute's mean at 1,000/s) catches up instead of losing that time for
+	// good; the arrival window, not the bucket, keeps any one second at the
+	// provider within the rate, and a stall left as much room in it.
+	burst := max(1, int(perSecond/5))
+	p := &pacer{lim: rate.NewLimiter(rate.Limit(perSecond), burst), turn: make(chan struct{}, 1)}
 	if n := int(perSecond); n >= 1 {
-		p.ring = make([]time.Time, n)
+		p.win = newArrivalWindow(n)
 	}
 	return p
 }
@@ -50,29 +54,54 @@ func (p *pacer) Wait(ctx context.Context) error {
 	return p.lim.Wait(ctx)
 }
 
-// Guard blocks until a call may start now without making more than r calls
-// start within one guard window, and records the start.
-func (p *pacer) Guard(ctx context.Context) error {
-	if p.ring == nil {
-		return nil
+// callSlot is a call counted in the arrival window; done records its end.
+type callSlot struct {
+	p     *pacer
+	start time.Time
+}
+
+func (s callSlot) done() {
+	if s.p == nil {
+		return
 	}
+	end := time.Now()
+	s.p.mu.Lock()
+	s.p.win.finish(s.start, end)
+	s.p.mu.Unlock()
+}
+
+// Guard blocks until a call may start now without putting more than r
+// calls into any one-second window at the provider, and counts the call:
+// the caller ends the returned slot with done once the call returns.
+// Workers queue for their turn, so that a freed place wakes one of them,
+// not all.
+func (p *pacer) Guard(ctx context.Context) (callSlot, error) {
+	if p.win == nil {
+		return callSlot{}, nil
+	}
+	select {
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return callSlot{}, ctx.Err()
+	}
+	defer func() { <-p.turn }()
 	for {
 		p.mu.Lock()
 		now := time.Now()
-		oldest := p.ring[p.idx]
-		if oldest.IsZero() || now.Sub(oldest) >= p.window {
-			p.ring[p.idx] = now
-			p.idx = (p.idx + 1) % len(p.ring)
-			p.mu.Unlock()
-			return nil
-		}
-		d := p.window - now.Sub(oldest)
+		ok, retry := p.win.tryStart(now)
 		p.mu.Unlock()
-		t := time.NewTimer(d)
+		if ok {
+			return callSlot{p: p, start: now}, nil
+		}
+		wait := fullWindowPoll
+		if !retry.IsZero() {
+			wait = retry.Sub(now)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return callSlot{}, ctx.Err()
 		case <-t.C:
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"pregon/events"
+	"pregon/internal/multirow"
 )
 
 type resultKind int
@@ -41,99 +42,92 @@ type result struct {
 	migrateTo string
 }
 
-// writeResults records a batch of results in one transaction with prepared
-// statements (group commit), with their message.status events. Every status
-// write is monotonic: a status webhook may have moved the message on already
-// (Twilio echoes our id and can report before our batch lands), and sent
-// never replaces delivered, read or failed; provider_id and sent are one
-// statement, so the webhook handler never sees one without the other.
-func writeResults(app core.App, channel string, now time.Time, rs []result, withEvents bool) error {
+// recorder writes a dispatcher's results. Its bulk statements are prepared
+// once for the app's write pool and reused by every group commit.
+type recorder struct {
+	sent   *multirow.Stmt
+	touch  *multirow.Stmt
+	events *events.Appender
+}
+
+func newRecorder(app core.App) *recorder {
+	db := multirow.WriterDB(app)
+	// OR FAIL: a multi-row statement that may abort makes SQLite copy every
+	// page it touches to a statement journal first; an error rolls the
+	// whole transaction back anyway.
+	sent := multirow.New(db, 4, []int{32, 8, 1}, func(n int) string {
+		return `WITH v(seq, pid, tier, at) AS (VALUES ` + multirow.Rows("(?,?,?,?)", n) + `)
+			UPDATE OR FAIL messages SET provider_id = v.pid,
+			sent_at = CASE WHEN sent_at = '' THEN v.at ELSE sent_at END,
+			status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
+			tier_at = CASE WHEN v.tier THEN v.at ELSE tier_at END,
+			error_code = CASE WHEN status = 'failed' THEN error_code ELSE '' END,
+			error_class = CASE WHEN status = 'failed' THEN error_class ELSE '' END,
+			error_detail = CASE WHEN status = 'failed' THEN error_detail ELSE '' END, updated = v.at
+			FROM v WHERE messages.rowid = v.seq`
+	})
+	touch := multirow.New(db, 2, []int{64, 8, 1}, func(n int) string {
+		return `WITH v(id, at) AS (VALUES ` + multirow.Rows("(?,?)", n) + `)
+			UPDATE OR FAIL contacts SET last_outbound_at = v.at
+			FROM v WHERE contacts.id = v.id AND contacts.last_outbound_at < v.at`
+	})
+	return &recorder{sent: sent, touch: touch, events: events.NewAppender(app)}
+}
+
+func (rc *recorder) close() {
+	rc.sent.Close()
+	rc.touch.Close()
+	rc.events.Close()
+}
+
+// write records a batch of results in one transaction (group commit), with
+// their message.status events. Sends, the bulk, go through multi-row
+// statements; the rarer outcomes one prepared execution each. Every status
+// write is monotonic: a status webhook may have moved the message on
+// already (Twilio echoes our id and can report before our batch lands), and
+// sent never replaces delivered, read or failed, nor clears the error a
+// failed callback recorded (a retry's old error is cleared); provider_id and sent are
+// one statement, so the webhook handler never sees one without the other.
+func (rc *recorder) write(app core.App, channel string, now time.Time, rs []result, withEvents bool) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	nowS := fmtTime(now)
 	return app.RunInTransaction(func(tx core.App) error {
-		stmts := map[resultKind]*dbx.Query{}
-		defer func() {
-			for _, q := range stmts {
-				q.Close()
-			}
-		}()
-		stmt := func(k resultKind) *dbx.Query {
-			if q := stmts[k]; q != nil {
-				return q
-			}
-			var sql string
-			switch k {
-			case resultSent:
-				sql = `UPDATE messages SET provider_id = {:pid},
-					sent_at = CASE WHEN sent_at = '' THEN {:now} ELSE sent_at END,
-					status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
-					tier_at = CASE WHEN {:tier} THEN {:now} ELSE tier_at END,
-					error_code = '', error_class = '', error_detail = '', updated = {:now}
-					WHERE rowid = {:seq}`
-			case resultRequeue:
-				sql = `UPDATE messages SET status = 'queued', next_attempt_at = {:next},
-					attempts = attempts - {:refund}, error_code = {:code}, error_class = {:class},
-					error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
-			case resultFailed:
-				sql = `UPDATE messages SET status = 'failed', failed_at = {:now}, error_code = {:code},
-					error_class = {:class}, error_detail = {:detail}, updated = {:now}
-					WHERE rowid = {:seq} AND status = 'sending'`
-			case resultUnknown:
-				sql = `UPDATE messages SET status = 'unknown', unknown_at = {:now}, tier_at = {:now},
-					error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
-			}
-			stmts[k] = tx.DB().NewQuery(sql).Prepare()
-			return stmts[k]
-		}
-		var evs []events.Event
-		if withEvents {
-			evs = make([]events.Event, 0, len(rs))
-		}
-		var optOuts, migrations []result
+		var sent, other, optOuts, migrations []result
 		var reached []string // contacts with a message sent in this batch
 		for _, r := range rs {
 			if r.migrateTo != "" {
 				migrations = append(migrations, r)
 			}
-			p := dbx.Params{"seq": r.msg.Seq, "now": nowS}
-			var status string
-			switch r.kind {
-			case resultSent:
-				p["pid"], p["tier"] = r.providerID, r.tierAt
-				status = StatusSent
+			switch {
+			case r.kind == resultSent:
+				sent = append(sent, r)
 				if r.msg.Contact != "" {
 					reached = append(reached, r.msg.Contact)
 				}
-			case resultRequeue:
-				refund := 0
-				if r.refund {
-					refund = 1
-				}
-				p["next"], p["refund"] = fmtTime(r.nextAt), refund
-				p["code"], p["class"], p["detail"] = r.code, r.class, clip(r.detail, 2000)
-			case resultFailed:
-				p["code"], p["class"], p["detail"] = clip(r.code, 50), r.class, clip(r.detail, 2000)
-				status = StatusFailed
-				if r.optOut {
-					optOuts = append(optOuts, r)
-				}
-			case resultUnknown:
-				p["detail"] = clip(r.detail, 2000)
-				status = StatusUnknown
+			case r.kind == resultFailed && r.optOut:
+				optOuts = append(optOuts, r)
+				other = append(other, r)
+			default:
+				other = append(other, r)
 			}
-			res, err := stmt(r.kind).Bind(p).Execute()
-			if err != nil {
-				return fmt.Errorf("recording the result of message %s: %w", r.msg.ID, err)
+		}
+		var evs []events.Event
+		if withEvents {
+			evs = make([]events.Event, 0, len(rs))
+		}
+		written, err := rc.recordSent(tx, nowS, sent)
+		if err != nil {
+			return err
+		}
+		for _, r := range sent {
+			if withEvents && written(r.msg.Seq) {
+				evs = append(evs, resultEvent(channel, r, StatusSent))
 			}
-			if n, _ := res.RowsAffected(); n == 0 || status == "" || !withEvents {
-				continue
-			}
-			evs = append(evs, statusEvent(r.msg.ID, r.msg.Contact, StatusPayload{
-				Status: status, Channel: channel, Source: r.msg.Source, SourceID: r.msg.SourceID,
-				ProviderID: r.providerID, ErrorCode: r.code, ErrorClass: r.class, ErrorDetail: clip(r.detail, 2000),
-			}))
+		}
+		if err := recordOthers(tx, nowS, other, withEvents, channel, &evs); err != nil {
+			return err
 		}
 		if err := recordOptOuts(tx, now, optOuts, &evs); err != nil {
 			return err
@@ -141,10 +135,149 @@ func writeResults(app core.App, channel string, now time.Time, rs []result, with
 		if err := recordMigrations(tx, nowS, migrations); err != nil {
 			return err
 		}
-		if err := touchLastOutbound(tx, nowS, reached); err != nil {
+		if err := rc.touchLastOutbound(tx, nowS, reached); err != nil {
 			return err
 		}
-		return events.AppendMany(tx, evs)
+		return rc.events.Append(tx, evs)
+	})
+}
+
+// recordSent writes sent results and returns the rows it found. Messages
+// are not deleted while they are being sent, so the statements' count of
+// changed rows normally says they all were; only when it falls short are
+// the rows looked up (a message deleted meanwhile gets no event).
+func (rc *recorder) recordSent(tx core.App, nowS string, rs []result) (func(seq int64) bool, error) {
+	all := func(int64) bool { return true }
+	if len(rs) == 0 {
+		return all, nil
+	}
+	args := make([]any, 0, 4*len(rs))
+	for _, r := range rs {
+		args = append(args, r.msg.Seq, r.providerID, r.tierAt, nowS)
+	}
+	n, err := rc.sent.Exec(tx, args)
+	if err != nil {
+		return nil, fmt.Errorf("recording %d sent messages (first %s): %w", len(rs), rs[0].msg.ID, err)
+	}
+	if n == int64(len(rs)) {
+		return all, nil
+	}
+	seqs := make([]any, len(rs))
+	for i, r := range rs {
+		seqs[i] = r.msg.Seq
+	}
+	var found []int64
+	if err := tx.DB().NewQuery(`SELECT rowid FROM messages WHERE rowid IN (` + seqList(len(seqs)) + `)`).
+		Bind(seqParams(seqs)).Column(&found); err != nil {
+		return nil, fmt.Errorf("finding which of %d sent messages still exist: %w", len(rs), err)
+	}
+	exists := make(map[int64]bool, len(found))
+	for _, s := range found {
+		exists[s] = true
+	}
+	return func(seq int64) bool { return exists[seq] }, nil
+}
+
+// seqList and seqParams spell n row ids as {:q0},{:q1}… and bind them.
+func seqList(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("{:q" + strconv.Itoa(i) + "}")
+	}
+	return b.String()
+}
+
+func seqParams(seqs []any) dbx.Params {
+	p := make(dbx.Params, len(seqs))
+	for i, s := range seqs {
+		p["q"+strconv.Itoa(i)] = s
+	}
+	return p
+}
+
+// touchLastOutbound sets contacts.last_outbound_at (a segment condition)
+// for the contacts a batch reached, set-based, without the contact hooks:
+// it changes with every message, and the message events already record it.
+func (rc *recorder) touchLastOutbound(tx core.App, nowS string, contacts []string) error {
+	slices.Sort(contacts)
+	contacts = slices.Compact(contacts)
+	args := make([]any, 0, 2*len(contacts))
+	for _, c := range contacts {
+		args = append(args, c, nowS)
+	}
+	if _, err := rc.touch.Exec(tx, args); err != nil {
+		return fmt.Errorf("recording the last outbound time of %d contacts: %w", len(contacts), err)
+	}
+	return nil
+}
+
+// recordOthers writes requeues, failures and unknowns, which only apply to
+// rows still sending, one prepared execution each (they are the exception).
+func recordOthers(tx core.App, nowS string, rs []result, withEvents bool, channel string, evs *[]events.Event) error {
+	stmts := map[resultKind]*dbx.Query{}
+	defer func() {
+		for _, q := range stmts {
+			q.Close()
+		}
+	}()
+	stmt := func(k resultKind) *dbx.Query {
+		if q := stmts[k]; q != nil {
+			return q
+		}
+		var sql string
+		switch k {
+		case resultRequeue:
+			sql = `UPDATE messages SET status = 'queued', next_attempt_at = {:next},
+				attempts = attempts - {:refund}, error_code = {:code}, error_class = {:class},
+				error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
+		case resultFailed:
+			sql = `UPDATE messages SET status = 'failed', failed_at = {:now}, error_code = {:code},
+				error_class = {:class}, error_detail = {:detail}, updated = {:now}
+				WHERE rowid = {:seq} AND status = 'sending'`
+		case resultUnknown:
+			sql = `UPDATE messages SET status = 'unknown', unknown_at = {:now}, tier_at = {:now},
+				error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
+		}
+		stmts[k] = tx.DB().NewQuery(sql).Prepare()
+		return stmts[k]
+	}
+	for _, r := range rs {
+		p := dbx.Params{"seq": r.msg.Seq, "now": nowS}
+		var status string
+		switch r.kind {
+		case resultRequeue:
+			refund := 0
+			if r.refund {
+				refund = 1
+			}
+			p["next"], p["refund"] = fmtTime(r.nextAt), refund
+			p["code"], p["class"], p["detail"] = r.code, r.class, clip(r.detail, 2000)
+		case resultFailed:
+			p["code"], p["class"], p["detail"] = clip(r.code, 50), r.class, clip(r.detail, 2000)
+			status = StatusFailed
+		case resultUnknown:
+			p["detail"] = clip(r.detail, 2000)
+			status = StatusUnknown
+		}
+		res, err := stmt(r.kind).Bind(p).Execute()
+		if err != nil {
+			return fmt.Errorf("recording the result of message %s: %w", r.msg.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 || status == "" || !withEvents {
+			continue
+		}
+		*evs = append(*evs, resultEvent(channel, r, status))
+	}
+	return nil
+}
+
+func resultEvent(channel string, r result, status string) events.Event {
+	return statusEvent(r.msg.ID, r.msg.Contact, StatusPayload{
+		Status: status, Channel: channel, Source: r.msg.Source, SourceID: r.msg.SourceID,
+		ProviderID: r.providerID, ErrorCode: r.code, ErrorClass: r.class, ErrorDetail: clip(r.detail, 2000),
 	})
 }
 
@@ -181,33 +314,6 @@ func recordOptOuts(tx core.App, now time.Time, rs []result, evs *[]events.Event)
 		*evs = append(*evs, events.Event{Type: EventConsentChanged, Contact: r.msg.Contact, Subject: r.msg.Identity,
 			Actor: "outbox", Payload: map[string]any{"id": r.msg.Identity, "from": before, "to": "opted_out",
 				"at": now.UTC().Format(time.RFC3339), "source": src, "wording": wording, "message": r.msg.ID}})
-	}
-	return nil
-}
-
-// touchLastOutbound sets contacts.last_outbound_at (a segment condition)
-// for the contacts a batch reached, set-based, without the contact hooks:
-// it changes with every message, and the message events already record it.
-func touchLastOutbound(tx core.App, nowS string, contacts []string) error {
-	slices.Sort(contacts)
-	contacts = slices.Compact(contacts)
-	for start := 0; start < len(contacts); start += 500 {
-		chunk := contacts[start:min(start+500, len(contacts))]
-		var sb strings.Builder
-		p := dbx.Params{"now": nowS}
-		sb.WriteString("UPDATE contacts SET last_outbound_at = {:now} WHERE id IN (")
-		for i, c := range chunk {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			k := "c" + strconv.Itoa(i)
-			sb.WriteString("{:" + k + "}")
-			p[k] = c
-		}
-		sb.WriteString(") AND last_outbound_at < {:now}")
-		if _, err := tx.DB().NewQuery(sb.String()).Bind(p).Execute(); err != nil {
-			return fmt.Errorf("recording the last outbound time of %d contacts: %w", len(chunk), err)
-		}
 	}
 	return nil
 }

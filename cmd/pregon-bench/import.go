@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"pregon/contacts"
 	"pregon/internal/csvgen"
+	"pregon/segments"
 )
 
 func init() { commands["import"] = benchImport }
@@ -27,6 +30,7 @@ func benchImport(args []string) error {
 	rows := fs.Int("rows", 1_000_000, "rows in the generated CSV")
 	dir := fs.String("dir", "", "data dir to use and keep (default: a temporary one, removed)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
+	fieldIdx := fs.Int("field-indexes", 0, "custom-field expression indexes on contacts, as saved segments filtering on them create (0-2: plan, puntos)")
 	fs.Parse(args)
 
 	dataDir, cleanup, err := benchDir(*dir)
@@ -53,6 +57,9 @@ func benchImport(args []string) error {
 	}
 	defer s.close()
 	if err := defineBenchFields(s.app); err != nil {
+		return err
+	}
+	if err := createFieldIndexes(s.app, *fieldIdx); err != nil {
 		return err
 	}
 	cal, err := calibrate(s.app)
@@ -118,6 +125,22 @@ func defineBenchFields(app core.App) error {
 		if err := app.Save(r); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// createFieldIndexes creates the indexes segments.SyncFieldIndexes keeps
+// for the first n bench fields, as if saved segments filtered on them.
+func createFieldIndexes(app core.App, n int) error {
+	if n < 0 || n > len(csvgen.Fields) {
+		return fmt.Errorf("-field-indexes: 0 to %d", len(csvgen.Fields))
+	}
+	for _, f := range csvgen.Fields[:n] {
+		q := segments.FieldIndexSQL(contacts.FieldDef{Key: f.Key, Type: contacts.FieldType(f.Type)})
+		if _, err := app.DB().NewQuery(strings.Replace(q, "CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)).Execute(); err != nil {
+			return fmt.Errorf("creating the index on %s: %w", f.Key, err)
+		}
+		fmt.Printf("index: %s\n", q)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	_ "github.com/pocketbase/pocketbase/migrations"
 
 	"pregon/channels"
-	"pregon/channels/whatsapp"
 	wafake "pregon/channels/whatsapp/fake"
 	"pregon/hooks"
 	"pregon/outbox"
@@ -153,10 +152,7 @@ func startWhatsAppFake() (*wafake.Fake, error) {
 
 // whatsAppChannel creates a whatsapp_cloud channel pointed at the fake.
 func (o *outboxApp) whatsAppChannel(fk *wafake.Fake, rate float64) (string, error) {
-	fo := fk.Options()
-	return o.channel(channels.WhatsAppCloud, map[string]any{whatsapp.KeyBaseURL: fk.URL(),
-		whatsapp.KeyPhoneNumberID: fo.PhoneNumberID, whatsapp.KeyAccessToken: fo.AccessToken,
-		whatsapp.KeyAppSecret: fo.AppSecret, whatsapp.KeyVerifyToken: "verify-123"}, rate)
+	return o.channel(channels.WhatsAppCloud, fakeChannelConfig(fk.URL(), fk.Options()), rate)
 }
 
 var promo = channels.Content{Template: &channels.Template{Name: "promo", Language: "es"}}

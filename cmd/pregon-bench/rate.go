@@ -109,6 +109,24 @@ func measureRate(rate float64, d time.Duration) error {
 		fmt.Printf("  at the call site: busiest 1-second window %d; call start to the fake's handler: median %s, p99 %s, max %s\n",
 			callSite, transit[len(transit)/2], transit[len(transit)*99/100], transit[len(transit)-1])
 	}
+	// Where a shortfall comes from: the seconds (from the first request)
+	// that fell furthest under the rate at the fake.
+	perSecond := make([]int, int(d/time.Second))
+	for _, e := range ok {
+		if i := int(e.At.Sub(start) / time.Second); i < len(perSecond) {
+			perSecond[i]++
+		}
+	}
+	low := make([]int, len(perSecond))
+	for i := range low {
+		low[i] = i
+	}
+	sort.SliceStable(low, func(i, j int) bool { return perSecond[low[i]] < perSecond[low[j]] })
+	var worst []string
+	for _, i := range low[:min(5, len(low))] {
+		worst = append(worst, fmt.Sprintf("s%d=%d", i, perSecond[i]))
+	}
+	fmt.Printf("  lowest seconds at the fake: %s\n", strings.Join(worst, " "))
 	mean := float64(n) / d.Seconds()
 	fmt.Printf("rate %.0f msg/s over %s: busiest 1-second window %d requests (limit %.0f: %s), mean %.1f msg/s = %.1f%% of the rate (goal ≥ 98%%), %d throttled by the fake\n",
 		rate, d, busiest, rate, verdict(float64(busiest) <= rate), mean, 100*mean/rate, fk.Log.Total()-fk.Log.Accepted())

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -12,6 +11,7 @@ import (
 	"pregon/clock"
 	"pregon/hooks"
 	"pregon/internal/contactgen"
+	"pregon/internal/sqlplan"
 	"pregon/segments"
 )
 
@@ -150,18 +150,5 @@ func timeIt(name string, runs int, f func() string) {
 }
 
 func queryPlan(app core.App, q string, params map[string]any) string {
-	rows, err := app.DB().NewQuery("EXPLAIN QUERY PLAN " + q).Bind(params).Rows()
-	if err != nil {
-		return err.Error()
-	}
-	defer rows.Close()
-	var steps []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if rows.Scan(&id, &parent, &unused, &detail) == nil {
-			steps = append(steps, detail)
-		}
-	}
-	return strings.Join(steps, " | ")
+	return sqlplan.Explain(app, q, params)
 }

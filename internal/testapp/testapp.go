@@ -94,3 +94,22 @@ func Superuser(t testing.TB, app core.App) string {
 	}
 	return tok
 }
+
+// Record saves a record of collection col with a fixed id (so that tests can
+// name it in URLs) through app.Save, hooks and all.
+func Record(t testing.TB, app core.App, col, id string, fields map[string]any) *core.Record {
+	t.Helper()
+	c, err := app.FindCollectionByNameOrId(col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := core.NewRecord(c)
+	r.Id = id
+	for k, v := range fields {
+		r.Set(k, v)
+	}
+	if err := app.Save(r); err != nil {
+		t.Fatalf("saving %s %s: %v", col, id, err)
+	}
+	return r
+}
