@@ -40,6 +40,12 @@ func init() {
 			return err
 		}
 
+		// A data dir made before this migration existed ran the failed log's
+		// migration (1763700700), which then created broadcast_exclusions as
+		// a fallback with these same fields and indexes: keep it and its rows.
+		if _, err := app.FindCollectionByNameOrId("broadcast_exclusions"); err == nil {
+			return nil
+		}
 		ex := core.NewBaseCollection("broadcast_exclusions")
 		ex.Fields.Add(
 			&core.TextField{Name: "broadcast", Required: true, Max: 50},
