@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -135,8 +136,9 @@ func (w *bworld) newBroadcast(name, segment string) string {
 // completes with failures ("daily limit reached"); statuses and a reply
 // flowing back as signed webhooks; then the one-click resend of the
 // retryable failures once the admin raises the tier, and the manual recovery
-// path: the failed contacts imported by id with a tag, a segment on that
-// tag, and a new broadcast to it.
+// path: the failed-messages CSV exported and imported by contact id with a
+// tag, a segment on that tag, and a new broadcast that reaches exactly the
+// contacts whose message failed.
 func TestBroadcastSeedFromDraftToResend(t *testing.T) {
 	w := newBWorld(t, 3)
 
@@ -230,10 +232,9 @@ func TestBroadcastSeedFromDraftToResend(t *testing.T) {
 		t.Fatalf("the original keeps its own counters: %+v", b)
 	}
 
-	// The manual path: the failed contacts (here read from the messages
-	// API; the failed-messages CSV export gives the same "contact id"
-	// column) are imported with "update existing only" by contact id,
-	// adding a tag; a segment on that tag gets a new broadcast.
+	// The manual path (the seed's method 1): export the failed messages as
+	// CSV, import that file with "update existing only" by contact id
+	// adding a tag, build a segment on that tag and send to it again.
 	var failed struct {
 		Items []struct {
 			Contact string `json:"contact"`
@@ -241,12 +242,11 @@ func TestBroadcastSeedFromDraftToResend(t *testing.T) {
 	}
 	w.must(w.api("GET", "/api/collections/messages/records?perPage=100&filter="+url.QueryEscape("source_id='"+id+"'&&status='failed'"), nil, &failed),
 		200, "listing failed messages")
-	var csv bytes.Buffer
-	csv.WriteString("contact id\r\n")
-	for _, m := range failed.Items {
-		csv.WriteString(m.Contact + "\r\n")
+	csv := w.download("/api/pregon/messages/failed?format=csv&lang=es&broadcast=" + id)
+	if !bytes.Contains(csv, []byte("contact id")) || bytes.Count(csv, []byte("\n")) != len(failed.Items)+1 {
+		t.Fatalf("the failed-messages CSV must have a header and one line per failure (%d):\n%s", len(failed.Items), csv)
 	}
-	importTagged(t, w, csv.Bytes(), "transmision fallida 110122")
+	importTagged(t, w, csv, "transmision fallida 110122")
 	var seg2 struct{ ID string }
 	w.must(w.api("POST", "/api/collections/segments/records", map[string]any{"name": "Transmisión fallida", "conditions": map[string]any{
 		"groups": []any{map[string]any{"conditions": []any{map[string]any{"category": "tag", "operator": "has_any", "value": []string{"transmision fallida 110122"}}}}}}},
@@ -257,6 +257,47 @@ func TestBroadcastSeedFromDraftToResend(t *testing.T) {
 	if b2.Targeted != 2 || b2.Sent != 2 {
 		t.Fatalf("manual path counters: %+v", b2)
 	}
+	// The new broadcast went to exactly the contacts whose message failed.
+	var sentAgain struct {
+		Items []struct {
+			Contact string `json:"contact"`
+		} `json:"items"`
+	}
+	w.must(w.api("GET", "/api/collections/messages/records?perPage=100&filter="+url.QueryEscape("source_id='"+again+"'&&status!='failed'"), nil, &sentAgain),
+		200, "listing the messages sent again")
+	want := map[string]bool{}
+	for _, m := range failed.Items {
+		want[m.Contact] = true
+	}
+	if len(sentAgain.Items) != len(want) {
+		t.Fatalf("sent again to %d contacts, %d failed", len(sentAgain.Items), len(want))
+	}
+	for _, m := range sentAgain.Items {
+		if !want[m.Contact] {
+			t.Fatalf("sent again to %s, whose message had not failed", m.Contact)
+		}
+	}
+}
+
+// download GETs path and returns the body, which must be a 200.
+func (w *bworld) download(path string) []byte {
+	w.t.Helper()
+	req, err := http.NewRequest("GET", w.srv.URL+path, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", w.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.must(res.StatusCode, http.StatusOK, "GET "+path+": "+string(raw))
+	return raw
 }
 
 // waitMessages waits until filter matches n messages.
