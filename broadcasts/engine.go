@@ -26,7 +26,8 @@ type Outbox interface {
 type Options struct {
 	// ChunkRows is how many contact rowids one planning transaction covers
 	// (default 50,000): small enough that the writer is never held for
-	// long, large enough that a million contacts plan in a few seconds.
+	// long, large enough that per-chunk overhead stays small next to the
+	// SQLite work of planning.
 	ChunkRows int64
 	// Tick is how often the loop looks for due schedules, broadcasts to
 	// plan, counters to refresh and new events (default 1 s).

@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,16 +236,10 @@ func TestBroadcastSeedFromDraftToResend(t *testing.T) {
 	// The manual path (the seed's method 1): export the failed messages as
 	// CSV, import that file with "update existing only" by contact id
 	// adding a tag, build a segment on that tag and send to it again.
-	var failed struct {
-		Items []struct {
-			Contact string `json:"contact"`
-		} `json:"items"`
-	}
-	w.must(w.api("GET", "/api/collections/messages/records?perPage=100&filter="+url.QueryEscape("source_id='"+id+"'&&status='failed'"), nil, &failed),
-		200, "listing failed messages")
+	failed := w.messageContacts("source_id='"+id+"'&&status='failed'", "listing failed messages")
 	csv := w.download("/api/pregon/messages/failed?format=csv&lang=es&broadcast=" + id)
-	if !bytes.Contains(csv, []byte("contact id")) || bytes.Count(csv, []byte("\n")) != len(failed.Items)+1 {
-		t.Fatalf("the failed-messages CSV must have a header and one line per failure (%d):\n%s", len(failed.Items), csv)
+	if !bytes.Contains(csv, []byte("contact id")) || bytes.Count(csv, []byte("\n")) != len(failed)+1 {
+		t.Fatalf("the failed-messages CSV must have a header and one line per failure (%d):\n%s", len(failed), csv)
 	}
 	importTagged(t, w, csv, "transmision fallida 110122")
 	var seg2 struct{ ID string }
@@ -258,25 +253,28 @@ func TestBroadcastSeedFromDraftToResend(t *testing.T) {
 		t.Fatalf("manual path counters: %+v", b2)
 	}
 	// The new broadcast went to exactly the contacts whose message failed.
-	var sentAgain struct {
+	sentAgain := w.messageContacts("source_id='"+again+"'&&status!='failed'", "listing the messages sent again")
+	slices.Sort(failed)
+	slices.Sort(sentAgain)
+	if !slices.Equal(failed, sentAgain) {
+		t.Fatalf("sent again to %v, the failed messages were to %v", sentAgain, failed)
+	}
+}
+
+// messageContacts returns the contact of each message matching filter.
+func (w *bworld) messageContacts(filter, what string) []string {
+	w.t.Helper()
+	var page struct {
 		Items []struct {
 			Contact string `json:"contact"`
 		} `json:"items"`
 	}
-	w.must(w.api("GET", "/api/collections/messages/records?perPage=100&filter="+url.QueryEscape("source_id='"+again+"'&&status!='failed'"), nil, &sentAgain),
-		200, "listing the messages sent again")
-	want := map[string]bool{}
-	for _, m := range failed.Items {
-		want[m.Contact] = true
+	w.must(w.api("GET", "/api/collections/messages/records?perPage=100&filter="+url.QueryEscape(filter), nil, &page), 200, what)
+	out := make([]string, len(page.Items))
+	for i, m := range page.Items {
+		out[i] = m.Contact
 	}
-	if len(sentAgain.Items) != len(want) {
-		t.Fatalf("sent again to %d contacts, %d failed", len(sentAgain.Items), len(want))
-	}
-	for _, m := range sentAgain.Items {
-		if !want[m.Contact] {
-			t.Fatalf("sent again to %s, whose message had not failed", m.Contact)
-		}
-	}
+	return out
 }
 
 // download GETs path and returns the body, which must be a 200.
