@@ -34,6 +34,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzEscapeRoundTrips$$' -fuzztime=$(FUZZTIME) ./csvsafe
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./csvfile
 	$(GO) test -run='^$$' -fuzz='^FuzzRoundTrip$$' -fuzztime=$(FUZZTIME) ./csvfile
+	$(GO) test -run='^$$' -fuzz='^FuzzRenderText$$' -fuzztime=$(FUZZTIME) ./broadcasts
 
 build:
 	./scripts/build-static.sh bin/pregon

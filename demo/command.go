@@ -54,7 +54,9 @@ func Print(w io.Writer, dataDir string, res Result) {
 	}
 	fmt.Fprintf(w, "\n  %d custom fields (city, points, birthday, vip, website), team Ventas\n", res.Fields)
 	fmt.Fprintf(w, "  %d WhatsApp opt-ins with evidence, %d opt-outs, %d Telegram identities\n", res.OptIns, res.OptOuts, res.Telegram)
-	if res.Sandbox {
+	if res.Sandbox && res.Broadcast != "" {
+		fmt.Fprintln(w, "  Sandbox channel: created, with the draft broadcast \""+res.Broadcast+"\" to whoever writes to it")
+	} else if res.Sandbox {
 		fmt.Fprintln(w, "  Sandbox channel: created")
 	} else {
 		fmt.Fprintln(w, "  Sandbox channel: skipped (this build has no sandbox channel type)")

@@ -46,6 +46,8 @@ type Result struct {
 	OptOuts   int
 	Telegram  int
 	Sandbox   bool // a Sandbox channel was created
+	// Broadcast is the sample draft broadcast to the Sandbox channel.
+	Broadcast string
 }
 
 // EmptyError refuses a data dir that already holds a workspace.
@@ -205,14 +207,19 @@ func (g *generator) sandbox(tx core.App, reg *channels.Registry) error {
 	if reg == nil {
 		return nil
 	}
-	if _, ok := reg.Capabilities(channels.Sandbox); !ok {
+	caps, ok := reg.Capabilities(channels.Sandbox)
+	if !ok {
 		return nil
 	}
-	if _, err := save(tx, "channels", map[string]any{"name": "Sandbox", "type": string(channels.Sandbox), "config": map[string]any{}}); err != nil {
+	ch, err := save(tx, "channels", map[string]any{"name": "Sandbox", "type": string(channels.Sandbox), "config": map[string]any{}})
+	if err != nil {
 		return err
 	}
 	g.res.Sandbox = true
-	return nil
+	if !caps.Broadcasts || !caps.Supports(channels.ContentText) {
+		return nil
+	}
+	return g.broadcast(tx, ch.Id)
 }
 
 func (g *generator) country() country {

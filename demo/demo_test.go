@@ -58,6 +58,11 @@ func TestDemoFillsAnEmptyWorkspaceWithValidData(t *testing.T) {
 	if !res.Sandbox || len(res.Accounts) != 3 || res.Contacts != 120 || len(res.ByCountry) < 5 {
 		t.Fatalf("result = %+v", res)
 	}
+	// The sample draft broadcast to the sandbox, ready to preview and send.
+	b, err := app.FindFirstRecordByData("broadcasts", "name", demo.SampleBroadcast)
+	if err != nil || b.GetString("status") != "draft" || b.GetString("segment") == "" || b.GetString("channel") == "" {
+		t.Fatalf("the demo's draft broadcast: %v %v", b, err)
+	}
 	for _, a := range res.Accounts {
 		u, err := app.FindAuthRecordByEmail("users", a.Email)
 		if err != nil || !u.ValidatePassword(a.Password) || u.GetString("role") != a.Role || len(a.Password) < 16 {

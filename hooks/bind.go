@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"pregon/broadcasts"
 	"pregon/channels"
 	"pregon/channels/sandbox"
 	"pregon/channels/telegram"
@@ -40,6 +41,8 @@ type Options struct {
 	NoWorkers bool
 	// Outbox tunes the send queue's dispatchers (backoff, batch sizes...).
 	Outbox outbox.Options
+	// Broadcasts tunes the broadcast engine (planning chunks, loop tick).
+	Broadcasts broadcasts.Options
 }
 
 // Env is what every area of the app shares. It belongs to one app; there is
@@ -65,6 +68,9 @@ type Env struct {
 
 	// Outbox queues outbound messages and runs the per-channel dispatchers.
 	Outbox *outbox.Manager
+
+	// Broadcasts plans, steers and counts broadcasts.
+	Broadcasts *broadcasts.Engine
 }
 
 // Log returns the app's logger.
@@ -122,6 +128,7 @@ func Bind(app core.App, opts Options) *Env {
 	bindSegments(env)
 	bindOutbox(env)
 	bindMessages(env)
+	bindBroadcasts(env)
 	bindFailedLog(env)
 	bindDeliveries(env)
 	return env

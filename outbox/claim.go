@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +35,9 @@ type claimed struct {
 	Consent     string
 
 	content channels.Content
+	// outsideWindow replaces content when the window is closed at send
+	// time (see StoredContent).
+	outsideWindow *channels.Content
 	// tierNew: this send added its recipient to the tier tracker, which
 	// forgets it again when the send fails.
 	tierNew bool
@@ -91,17 +93,21 @@ func claim(app core.App, channel string, now time.Time, limit int) ([]*claimed, 
 		}
 	}
 	// A broadcast's rows share their content: decode each distinct text once.
-	decoded := map[string]channels.Content{}
+	// The decoded values are shared and only ever read (useOutsideWindow
+	// swaps pointers, it does not write through them).
+	type decodedContent struct {
+		content       channels.Content
+		outsideWindow *channels.Content
+	}
+	decoded := map[string]decodedContent{}
 	for _, m := range out {
 		m.splitRecipient()
-		c, ok := decoded[m.RawContent]
+		d, ok := decoded[m.RawContent]
 		if !ok {
-			if err := json.Unmarshal([]byte(m.RawContent), &c); err != nil {
-				c = channels.Content{}
-			}
-			decoded[m.RawContent] = c
+			d.content, d.outsideWindow = decodeContent(m.RawContent)
+			decoded[m.RawContent] = d
 		}
-		m.content = c
+		m.content, m.outsideWindow = d.content, d.outsideWindow
 		m.RawContent = ""
 	}
 	return out, nil

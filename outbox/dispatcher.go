@@ -244,7 +244,7 @@ func (d *dispatcher) admit(msg *claimed) (r result, ok bool) {
 	if caps.Window > 0 {
 		last := parseTime(msg.LastInbound)
 		windowOpen = !last.IsZero() && now.Sub(last) < caps.Window
-		if !windowOpen && caps.TemplatesOutsideWindow && typ != channels.ContentTemplate {
+		if !windowOpen && caps.TemplatesOutsideWindow && typ != channels.ContentTemplate && !msg.useOutsideWindow() {
 			return fail(msg, "window_closed", windowClosedDetail(last, now, caps.Window)), false
 		}
 	}

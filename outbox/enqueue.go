@@ -47,8 +47,11 @@ type Item struct {
 	Contact  string
 	Identity string
 	Content  channels.Content
-	Source   string // agent, api, journey, broadcast, test, system
-	SourceID string // the broadcast, journey run, user... that made it
+	// OutsideWindow, a template, replaces Content when the channel's
+	// customer-service window is closed at send time (see StoredContent).
+	OutsideWindow *channels.Content
+	Source        string // agent, api, journey, broadcast, test, system
+	SourceID      string // the broadcast, journey run, user... that made it
 	// DedupeKey makes enqueueing idempotent: a second item with the same key
 	// is a no-op that returns the first one's id (b:<broadcast>:<contact>,
 	// api:<Idempotency-Key>...). Empty: no dedupe.
@@ -107,6 +110,8 @@ func (it Item) check() error {
 		return errors.New("identity is required")
 	case it.Content.Type() == "":
 		return errors.New("content is empty")
+	case it.OutsideWindow != nil && it.OutsideWindow.Type() != channels.ContentTemplate:
+		return errors.New("the outside-the-window content must be a template")
 	case PriorityFor(it.Source) == 0:
 		return fmt.Errorf("source %q is not one of agent, api, journey, broadcast, test, system", it.Source)
 	}
@@ -129,7 +134,7 @@ func enqueueTx(tx core.App, now time.Time, items []Item) ([]Queued, error) {
 	nowS := fmtTime(now)
 	out := make([]Queued, len(items))
 	for i, it := range items {
-		content, err := json.Marshal(it.Content)
+		content, err := json.Marshal(StoredContent{Content: it.Content, OutsideWindow: it.OutsideWindow})
 		if err != nil {
 			return nil, fmt.Errorf("encoding content: %w", err)
 		}

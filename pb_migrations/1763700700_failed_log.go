@@ -28,11 +28,11 @@ const failedLogWhere = "status IN ('failed','unknown')"
 //     without sorting, and counts and filters by status, source, channel and
 //     code read the index alone. Queries must repeat the partial condition
 //     `status IN ('failed','unknown')` literally.
-//   - broadcast_exclusions: one row per contact a broadcast left out, with
-//     the reason's code (package reasons), written by the broadcast planner,
-//     so "why didn't this person get it?" has a per-contact answer and not
-//     only the broadcast's counts. Created here only when the broadcast
-//     engine's migration has not (same fields and indexes).
+//
+// broadcast_exclusions, which the deliveries answer reads, is the broadcast
+// engine's migration's (1763700600, which runs first). Data dirs where this
+// migration ran before that one existed got the collection from an earlier
+// version of this file; 1763700600 keeps it.
 func init() {
 	m.Register(func(app core.App) error {
 		// Raw SQL: PocketBase's index parser does not take expressions. Being
@@ -45,28 +45,8 @@ func init() {
 				return err
 			}
 		}
-
-		// The broadcast engine's migration (1763700600) creates
-		// broadcast_exclusions; this creates the same collection where that
-		// one has not run, so the deliveries answer works on its own.
-		if _, err := app.FindCollectionByNameOrId("broadcast_exclusions"); err == nil {
-			return nil
-		}
-		ex := core.NewBaseCollection("broadcast_exclusions")
-		ex.Fields.Add(
-			&core.TextField{Name: "broadcast", Required: true, Max: 50},
-			&core.TextField{Name: "contact", Required: true, Max: 50},
-			&core.TextField{Name: "channel", Max: 50},
-			&core.TextField{Name: "reason", Required: true, Max: 50},
-			&core.AutodateField{Name: "created", OnCreate: true},
-		)
-		ex.AddIndex("idx_bexcl_broadcast", false, "broadcast, reason", "")
-		ex.AddIndex("idx_bexcl_contact", false, "contact", "")
-		ex.ListRule = rule(ruleManager)
-		ex.ViewRule = rule(ruleManager)
-		return app.Save(ex)
+		return nil
 	}, func(app core.App) error {
-		// broadcast_exclusions stays: the broadcast engine's migration owns it.
 		for _, q := range []string{"DROP INDEX IF EXISTS idx_messages_failed_time", "DROP INDEX IF EXISTS idx_messages_failed_source"} {
 			if _, err := app.DB().NewQuery(q).Execute(); err != nil {
 				return err

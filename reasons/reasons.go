@@ -40,6 +40,9 @@ const (
 	RetriesExhausted = "retries_exhausted"
 	Unknown          = "unknown_outcome"
 	Cancelled        = "cancelled"
+	// Broadcasts sent to each contact's last interacted channel.
+	NoLastChannel      = "no_last_channel"
+	ChannelNotSelected = "channel_not_selected"
 )
 
 type entry struct {
@@ -60,6 +63,10 @@ var own = map[string]entry{
 	RetriesExhausted: {"The provider kept failing; every retry was used.", "El proveedor siguió fallando; se agotaron los reintentos.", true},
 	Unknown:          {"The send was in flight when the server stopped: it may or may not have arrived. Review before resending.", "El envío estaba en curso cuando el servidor se detuvo: puede haber llegado o no. Revíselo antes de reenviar.", false},
 	Cancelled:        {"The broadcast was cancelled before this message was sent.", "La transmisión se canceló antes de enviar este mensaje.", false},
+	NoLastChannel: {"The contact has never written to us, so there is no last interacted channel to send to.",
+		"El contacto nunca nos escribió, así que no hay un último canal de interacción al que enviar.", false},
+	ChannelNotSelected: {"The contact last wrote on a channel this broadcast does not send to (its type was deselected or cannot broadcast).",
+		"El contacto escribió por última vez en un canal al que esta transmisión no envía (su tipo se deseleccionó o no admite transmisiones).", false},
 }
 
 // Provider codes, from the providers' documentation (docs/channel-contracts.md).
