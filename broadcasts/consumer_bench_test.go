@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkConsumeStatusEvents measures the engine's share of a status
-// webhook: reading message.status and message.status_changed events (four
+// webhook: reading message.status events (four
 // per message: sent by the outbox; sent, delivered and read by webhooks)
 // and recounting the broadcast they touch.
 func BenchmarkConsumeStatusEvents(b *testing.B) {
@@ -31,7 +31,7 @@ func BenchmarkConsumeStatusEvents(b *testing.B) {
 				}
 				evs = append(evs, events.Event{Type: "message.status", Subject: id, Payload: map[string]any{"status": "sent", "source_id": "bcast"}})
 				for _, s := range []string{"sent", "delivered", "read"} {
-					evs = append(evs, events.Event{Type: "message.status_changed", Subject: id, Payload: map[string]any{"status": s}})
+					evs = append(evs, events.Event{Type: "message.status", Subject: id, Payload: map[string]any{"status": s}})
 				}
 			}
 			return events.AppendMany(tx, evs)

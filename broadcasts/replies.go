@@ -23,14 +23,14 @@ import (
 //     the engine appends broadcast.replied (once per broadcast and contact;
 //     journeys trigger on it) and counts it in replied. The latest such
 //     broadcast gets the reply.
-//   - message.status (outbox) and message.status_changed (status webhooks):
+//   - message.status (written by the outbox and by status webhooks alike):
 //     the broadcast of the message is recounted soon, so counters of a
 //     finished broadcast follow late delivered and read statuses.
 const (
 	consumerName         = "broadcasts"
 	eventMessageReceived = inbound.EventMessageReceived
-	eventOutboxStatus    = outbox.EventStatus
-	eventWebhookStatus   = inbound.EventMessageStatus
+	// One type for every status change, whoever reports it.
+	eventStatus = outbox.EventStatus
 	// consumeWindow bounds the events one transaction reads.
 	consumeWindow = 20000
 )
@@ -84,7 +84,7 @@ func (e *Engine) consumeRange(from, to int64, window time.Duration) error {
 	var replies []received
 	err := scan(e.app, func(q dbx.Builder) error {
 		if err := q.NewQuery(`SELECT DISTINCT m.source_id FROM events ev JOIN messages m ON m.id = ev.subject
-			WHERE ev.rowid > {:from} AND ev.rowid <= {:to} AND ev.type IN ('` + eventOutboxStatus + `', '` + eventWebhookStatus + `')
+			WHERE ev.rowid > {:from} AND ev.rowid <= {:to} AND ev.type = '` + eventStatus + `'
 			AND m.source = 'broadcast' AND m.source_id != ''`).Bind(p).Column(&touched); err != nil {
 			return fmt.Errorf("reading status events: %w", err)
 		}
