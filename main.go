@@ -12,6 +12,7 @@ import (
 	"pregon/cli"
 	"pregon/demo"
 	"pregon/hooks"
+	"pregon/internal/sqlitemem"
 	_ "pregon/pb_migrations"
 )
 
@@ -21,7 +22,7 @@ func main() {
 		os.Exit(cli.Healthcheck(os.Args[2:], os.Stderr))
 	}
 
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data"})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: "pb_data", DBConnect: sqlitemem.Connect})
 	env := hooks.Bind(app, hooks.Options{})
 	app.RootCmd.AddCommand(demo.Command(app, func() *channels.Registry { return env.Registry }, os.Exit))
 	app.RootCmd.Use = "pregon"

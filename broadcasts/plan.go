@@ -18,23 +18,25 @@ import (
 )
 
 // Planning turns a sending broadcast's audience into outbox rows. It walks
-// the contacts table in rowid chunks; each chunk is one transaction that
+// the contacts table in rowid chunks; each chunk
 //
 //  1. evaluates the audience query for the chunk into a connection-local
 //     temporary table (contact, channel, identity, reason),
-//  2. inserts the chunk's messages with INSERT … SELECT (content rendered
-//     by SQL, dedupe key b:<broadcast>:<contact>, next_attempt_at paced
-//     at the broadcast's own rate),
+//  2. inserts the chunk's messages with one INSERT … SELECT of its own,
+//     outside a transaction (content rendered by SQL, dedupe key
+//     b:<broadcast>:<contact>, next_attempt_at paced at the broadcast's
+//     own rate), then in one transaction
 //  3. inserts the chunk's exclusions (broadcast_exclusions) and
 //  4. adds the chunk's counts to the broadcast with the new cursor,
 //
-// so a crash loses no chunk half-way and a restart resumes at the cursor.
+// so a crash loses no chunk half-way (step 2 is atomic and idempotent; a
+// chunk is counted only with its cursor) and a restart resumes at the cursor.
 // Nothing crosses into Go per recipient (a million recipients plan in about
 // half a minute on a 2-core machine, all of it SQLite: BENCHMARKS.md), and the
 // writer is released between chunks so the dispatchers record their results
-// meanwhile. A chunk first re-reads the broadcast's status inside its
-// transaction, so a pause or a cancel committed before it is never overtaken
-// by rows planned after it.
+// meanwhile. A chunk's statements re-read the broadcast's status (the
+// messages insert in its WHERE), so a pause or a cancel committed before them
+// is never overtaken by rows planned after it.
 
 // errStopped: the broadcast is no longer sending (paused, cancelled).
 var errStopped = errors.New("broadcast is no longer sending")
@@ -230,14 +232,11 @@ func (p *planner) chunk(hi int64) error {
 		next = `strftime('%Y-%m-%d %H:%M:%f', {:pstart} + (p.seq - 1) * {:pstep}, 'unixepoch') || 'Z'`
 		nextP = dbx.Params{"pstart": start, "pstep": step, "now": nowS}
 	}
-	var counts []chunkCount
+	// 1. The chunk's audience and its numbering, into connection-local temp
+	// tables (the writer has one connection).
 	err = e.app.RunInTransaction(func(tx core.App) error {
-		var status string
-		if err := tx.DB().NewQuery("SELECT status FROM broadcasts WHERE id = {:id}").Bind(dbx.Params{"id": b.ID}).Row(&status); err != nil {
+		if err := stillSending(tx, b.ID); err != nil {
 			return err
-		}
-		if status != StatusSending {
-			return errStopped
 		}
 		for _, s := range []string{
 			`CREATE TEMP TABLE IF NOT EXISTS bplan (crow INTEGER PRIMARY KEY, contact TEXT, channel TEXT, identity TEXT, reason TEXT)`,
@@ -267,21 +266,59 @@ func (p *planner) chunk(hi int64) error {
 			SELECT crow, contact, channel, identity FROM temp.bplan WHERE reason = '' ORDER BY contact`).Execute(); err != nil {
 			return fmt.Errorf("numbering the recipients: %w", err)
 		}
-		ins := dbx.Params{"bid": b.ID, "now": nowS, "idp": e.idPrefix()}
-		for k, v := range q.p {
-			ins[k] = v
-		}
-		for k, v := range nextP {
-			ins[k] = v
-		}
-		if _, err := tx.DB().NewQuery(`INSERT INTO messages (id, direction, channel, contact, identity, content, status,
-			attempts, priority, next_attempt_at, dedupe_key, source, source_id, queued_at, created, updated)
-			SELECT {:idp} || printf('%06x', p.seq), 'out', p.channel, p.contact, p.identity, ` + content + `, 'queued',
-			0, ` + fmt.Sprint(outbox.PriorityFor(outbox.SourceBroadcast)) + `, ` + next + `, 'b:' || {:bid} || ':' || p.contact,
-			'broadcast', {:bid}, {:now}, {:now}, {:now}
-			FROM temp.bqueue p JOIN contacts c ON c.rowid = p.crow ORDER BY p.seq
-			ON CONFLICT (dedupe_key) WHERE dedupe_key != '' DO NOTHING`).Bind(ins).Execute(); err != nil {
-			return fmt.Errorf("queueing messages: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// 2. The messages, in one statement of their own, outside any
+	// transaction. Inside one, SQLite keeps a statement journal for a
+	// multi-row insert into messages (its partial indexes): an in-memory
+	// copy (temp_store is MEMORY) of every existing page the statement
+	// changes, and a chunk's rows land all over the dedupe and per-contact
+	// indexes. That copy grew by ~10 MiB per 50,000 messages already planned
+	// and was 3/4 of a 1,000,000-recipient plan's peak RSS (BENCHMARKS.md).
+	// The statement is atomic on its own; it re-reads the status so that a
+	// pause or cancel committed before it is never overtaken, and its dedupe
+	// key makes it idempotent when a chunk is planned again after a crash.
+	ins := dbx.Params{"bid": b.ID, "now": nowS, "idp": e.idPrefix()}
+	for k, v := range q.p {
+		ins[k] = v
+	}
+	for k, v := range nextP {
+		ins[k] = v
+	}
+	if _, err := e.app.NonconcurrentDB().NewQuery(`INSERT INTO messages (id, direction, channel, contact, identity, content, status,
+		attempts, priority, next_attempt_at, dedupe_key, source, source_id, queued_at, created, updated)
+		SELECT {:idp} || printf('%06x', p.seq), 'out', p.channel, p.contact, p.identity, ` + content + `, 'queued',
+		0, ` + fmt.Sprint(outbox.PriorityFor(outbox.SourceBroadcast)) + `, ` + next + `, 'b:' || {:bid} || ':' || p.contact,
+		'broadcast', {:bid}, {:now}, {:now}, {:now}
+		FROM temp.bqueue p JOIN contacts c ON c.rowid = p.crow
+		WHERE (SELECT status FROM broadcasts WHERE id = {:bid}) = 'sending' ORDER BY p.seq
+		ON CONFLICT (dedupe_key) WHERE dedupe_key != '' DO NOTHING`).Bind(ins).Execute(); err != nil {
+		return fmt.Errorf("queueing messages: %w", err)
+	}
+	// 3. Exclusions, counts and the cursor, together. A crash before this
+	// plans the chunk again from its audience: the messages already queued
+	// are not queued twice, and are counted once, here.
+	var counts []chunkCount
+	err = e.app.RunInTransaction(func(tx core.App) error {
+		if err := stillSending(tx, b.ID); errors.Is(err, errStopped) {
+			// Stopped after step 2, whose messages the pause or cancel then
+			// held or cancelled: they still count. Stopped before it: the
+			// chunk's first recipient has no message (step 2 is all or
+			// nothing), and the chunk is planned on resume.
+			var queued bool
+			if err := tx.DB().NewQuery(`SELECT EXISTS (SELECT 1 FROM temp.bqueue p JOIN messages m
+				ON m.dedupe_key = 'b:' || {:bid} || ':' || p.contact AND m.dedupe_key != '' WHERE p.seq = 1)`).
+				Bind(dbx.Params{"bid": b.ID}).Row(&queued); err != nil {
+				return err
+			}
+			if !queued {
+				return errStopped
+			}
+		} else if err != nil {
+			return err
 		}
 		if _, err := tx.DB().NewQuery(`INSERT INTO broadcast_exclusions (id, broadcast, contact, channel, reason, created)
 			SELECT 'x' || lower(hex(randomblob(7))), {:bid}, contact, channel, reason, {:now} FROM temp.bplan WHERE reason != ''`).
@@ -329,6 +366,18 @@ func (p *planner) chunk(hi int64) error {
 		if c.Reason == "" {
 			e.out.Notify(c.Channel)
 		}
+	}
+	return nil
+}
+
+// stillSending returns errStopped unless broadcast id is sending.
+func stillSending(tx core.App, id string) error {
+	var status string
+	if err := tx.DB().NewQuery("SELECT status FROM broadcasts WHERE id = {:id}").Bind(dbx.Params{"id": id}).Row(&status); err != nil {
+		return err
+	}
+	if status != StatusSending {
+		return errStopped
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package broadcasts_test
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"strings"
@@ -159,5 +160,70 @@ func TestLastInteractedModeAndConsentRules(t *testing.T) {
 	w.step()
 	if got, want := w.excluded(specific), map[string]int{"not_opted_in": 2, "no_identity": 1, "not_previously_interacted": 1}; !maps.Equal(got, want) {
 		t.Fatalf("excluded %v, want %v", got, want)
+	}
+}
+
+// A chunk's messages are queued by a statement of their own, before the
+// transaction that records the chunk's exclusions, counts and cursor. A crash
+// between the two plans the chunk again: nobody is queued twice, and every
+// contact is counted once.
+func TestChunkPlannedAgainAfterACrashCountsOnce(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	hourAgo := epoch.Add(-time.Hour)
+	for i, name := range []string{"Ana", "Beto", "Caro"} {
+		c := w.contact(map[string]any{"first_name": name, "phone": "+52551234700" + string(rune('1'+i))})
+		w.wrote(c, "whatsapp", wa, hourAgo)
+	}
+	out := w.contact(map[string]any{"first_name": "Olga", "phone": "+525512347009"})
+	w.wrote(out, "whatsapp", wa, hourAgo)
+	w.exec("UPDATE contact_identities SET consent = 'opted_out' WHERE contact = {:c}", dbx.Params{"c": out})
+	id := w.broadcast(map[string]any{"name": "Promo", "segment": w.segment("Todos", `{"groups":[]}`), "channel_mode": "specific",
+		"channel": wa, "content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name}}"}}})
+	w.send(id)
+	w.step()
+
+	// What a crash after the messages and before the counts leaves: the
+	// messages, and the broadcast as it was before the chunk.
+	w.exec(`DELETE FROM broadcast_exclusions WHERE broadcast = {:b}`, dbx.Params{"b": id})
+	w.exec(`UPDATE broadcasts SET plan_done = FALSE, plan_cursor = 0, targeted = 0, queued = 0, pending = 0,
+		excluded = '{}', planned_by_channel = '{}' WHERE id = {:b}`, dbx.Params{"b": id})
+	w.step()
+
+	r := w.record(id)
+	if !r.GetBool("plan_done") || r.GetInt("targeted") != 4 || r.GetInt("queued") != 3 || r.GetInt("pending") != 3 {
+		t.Fatalf("planned again: plan_done %v, targeted %d, queued %d, pending %d; want true, 4, 3, 3",
+			r.GetBool("plan_done"), r.GetInt("targeted"), r.GetInt("queued"), r.GetInt("pending"))
+	}
+	if got := w.excluded(id); !maps.Equal(got, map[string]int{"opted_out": 1}) {
+		t.Fatalf("excluded %v, want opted_out 1", got)
+	}
+	if n := w.count("SELECT COUNT(*) FROM messages WHERE source_id = {:b}", dbx.Params{"b": id}); n != 3 {
+		t.Fatalf("%d messages, want 3 (one per recipient)", n)
+	}
+	if n := w.count("SELECT COUNT(*) FROM broadcast_exclusions WHERE broadcast = {:b}", dbx.Params{"b": id}); n != 1 {
+		t.Fatalf("%d exclusions recorded, want 1", n)
+	}
+}
+
+// A broadcast paused before a chunk's messages are queued gets none of them
+// and none counted; it is planned when it sends again.
+func TestPausedBeforeAChunkQueuesNothing(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	c := w.contact(map[string]any{"first_name": "Ana", "phone": "+525512347101"})
+	w.wrote(c, "whatsapp", wa, epoch.Add(-time.Hour))
+	id := w.broadcast(map[string]any{"name": "Promo", "segment": w.segment("Todos", `{"groups":[]}`), "channel_mode": "specific",
+		"channel": wa, "content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name}}"}}})
+	w.send(id)
+	w.exec(`UPDATE broadcasts SET status = 'paused' WHERE id = {:b}`, dbx.Params{"b": id})
+	if err := w.env.Broadcasts.Plan(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.count("SELECT COUNT(*) FROM messages WHERE source_id = {:b}", dbx.Params{"b": id}); n != 0 {
+		t.Fatalf("%d messages queued for a paused broadcast", n)
+	}
+	if r := w.record(id); r.GetInt("queued") != 0 || r.GetInt("plan_cursor") != 0 {
+		t.Fatalf("paused broadcast counted: queued %d, cursor %d", r.GetInt("queued"), r.GetInt("plan_cursor"))
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 // scan runs fn's reads on one pooled read connection, then asks SQLite to
 // release that connection's memory (PRAGMA shrink_memory). Each of the read
-// pool's connections keeps a page cache of up to 32 MB (PocketBase's
-// cache_size), and the engine's large reads (a segment count, a recount of a
+// pool's connections keeps a page cache of up to sqlitemem.CacheKiB (8 MB,
+// twice that in RSS with modernc's allocator), and the engine's large reads (a segment count, a recount of a
 // million messages, the duplicates scan) would fill one on every connection
 // they land on: measured, that was most of a sending server's resident
 // memory. Inside a transaction fn runs on the transaction.

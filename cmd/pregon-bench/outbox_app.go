@@ -13,6 +13,7 @@ import (
 	"pregon/channels"
 	wafake "pregon/channels/whatsapp/fake"
 	"pregon/hooks"
+	"pregon/internal/sqlitemem"
 	"pregon/outbox"
 	_ "pregon/pb_migrations"
 	"pregon/secretbox"
@@ -40,7 +41,7 @@ func newOutboxAppWith(reg *channels.Registry, opts outbox.Options) (*outboxApp, 
 	if err != nil {
 		return nil, err
 	}
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: sqlitemem.Connect})
 	if err := app.Bootstrap(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	_ "github.com/pocketbase/pocketbase/migrations"
 
 	"pregon/hooks"
+	"pregon/internal/sqlitemem"
 	_ "pregon/pb_migrations"
 )
 
@@ -33,7 +34,7 @@ type served struct {
 }
 
 func serve(dataDir string) (*served, error) {
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir, DBConnect: sqlitemem.Connect})
 	hooks.Bind(app, hooks.Options{})
 	if err := app.Bootstrap(); err != nil {
 		return nil, fmt.Errorf("bootstrapping: %w", err)

@@ -28,6 +28,7 @@ import (
 	"pregon/channels/sandbox"
 	"pregon/channels/whatsapp"
 	"pregon/hooks"
+	"pregon/internal/sqlitemem"
 	_ "pregon/pb_migrations"
 	"pregon/secretbox"
 )
@@ -187,7 +188,7 @@ func benchApp(dir string, noWorkers bool) (*pocketbase.PocketBase, *hooks.Env, e
 	if err != nil {
 		return nil, nil, err
 	}
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: dir, DefaultDev: false})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: dir, DefaultDev: false, DBConnect: sqlitemem.Connect})
 	env := hooks.Bind(app, hooks.Options{Box: box, NoWorkers: noWorkers})
 	if err := app.Bootstrap(); err != nil {
 		return nil, nil, fmt.Errorf("bootstrapping: %w", err)

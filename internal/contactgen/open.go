@@ -7,13 +7,15 @@ import (
 	_ "github.com/pocketbase/pocketbase/migrations" // PocketBase's system collections
 
 	_ "pregon/pb_migrations"
+
+	"pregon/internal/sqlitemem"
 )
 
 // Open bootstraps a PocketBase app on dataDir (created if missing), with the
 // SQLite settings the product uses, and runs every migration. It binds no
 // hooks: callers that need them call hooks.Bind.
 func Open(dataDir string) (*core.BaseApp, error) {
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir, DBConnect: sqlitemem.Connect})
 	if err := app.Bootstrap(); err != nil {
 		return nil, fmt.Errorf("bootstrapping %s: %w", dataDir, err)
 	}
