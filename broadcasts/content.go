@@ -3,6 +3,7 @@ package broadcasts
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -170,11 +171,14 @@ func (c TypeContent) sql(w *sqlWriter) (string, error) {
 			}
 		}
 		j.lit("}")
-	default:
+	case c.Template != nil:
 		if err := tmpl(); err != nil {
 			return "", err
 		}
 		return j.sql(), nil
+	default:
+		// The definition check refuses this before anything is rendered.
+		return "", errors.New("the content is empty: give text, media or a template")
 	}
 	if c.Template != nil {
 		j.lit(`,"outside_window":`)

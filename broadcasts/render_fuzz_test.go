@@ -47,8 +47,8 @@ func FuzzRenderText(f *testing.F) {
 		values := map[string]string{"first_name": first, "last_name": last, "name": strings.Trim(first+" "+last, " "),
 			"id": "id", "fields.city": city, "fields.points": "12.5"}
 		want, err := broadcasts.RenderModel(text, defs, values)
-		if err != nil {
-			return // refused when saved
+		if err != nil || text == "" {
+			return // refused when saved (an empty content too)
 		}
 		expr, params, err := broadcasts.RenderTextSQL(text, defs, "es")
 		if err != nil {
@@ -70,4 +70,13 @@ func FuzzRenderText(f *testing.F) {
 			t.Fatalf("%q for (%q, %q, %q): SQL rendered %q, the model %q", text, first, last, city, sc.Text, want)
 		}
 	})
+}
+
+// Found by FuzzRenderText: an empty content (no text, media or template)
+// crashed the renderer; the definition check refuses it, and the renderer
+// says so too instead of panicking.
+func TestRenderingEmptyContentIsAnError(t *testing.T) {
+	if _, _, err := broadcasts.RenderTextSQL("", nil, "es"); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("want an error naming the empty content, got %v", err)
+	}
 }
