@@ -45,7 +45,7 @@ var templateContent = map[string]any{"whatsapp_cloud": map[string]any{
 func TestTierOf1000And1500RecipientsSends1000AndFails500(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"daily_limit": 1000, "rate_per_second": 100000})
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	w.people(1500, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa,
 		"content": templateContent})
@@ -111,7 +111,7 @@ func assertTotals(t *testing.T, w *world, id string) {
 func TestWindowDecidesTextOrTemplateAtSendTime(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"rate_per_second": 100000})
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	ps := w.people(4, 0)
 	w.wrote(ps[0], "whatsapp", wa, epoch.Add(-time.Hour))
 	w.wrote(ps[1], "whatsapp", wa, epoch.Add(-23*time.Hour))
@@ -153,7 +153,7 @@ func TestPauseResumeCancelWhilePlanningAndSending(t *testing.T) {
 	w := newWorld(t)
 	w.env.Broadcasts = broadcasts.New(w.app, w.clock, w.env.Registry, w.env.Outbox, broadcasts.Options{ChunkRows: 3})
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	w.people(10, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -222,7 +222,7 @@ func (w *world) planSome(id string) {
 func TestOwnRatePacesThePlannedMessages(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	w.people(5, 0)
 	id := w.broadcast(map[string]any{"name": "Lenta", "segment": seg, "channel_mode": "specific", "channel": wa,
 		"content": templateContent, "rate_count": 2, "rate_unit": "minute"})
@@ -244,7 +244,7 @@ func TestOwnRatePacesThePlannedMessages(t *testing.T) {
 func TestScheduleStartsAtItsTime(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	w.people(2, 0)
 	id := w.broadcast(map[string]any{"name": "Mañana", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	at, err := broadcasts.ParseSchedule("2026-03-02T09:00", "America/Lima") // 14:00 UTC
@@ -286,7 +286,7 @@ func TestSeedErrorsEndTheBroadcastAsFailed(t *testing.T) {
 		t.Fatalf("empty segment: %s %q", r.GetString("status"), r.GetString("error"))
 	}
 
-	gone := w.segment("Se va", `{"groups":[]}`)
+	gone := w.everyone("Se va")
 	w.people(1, 0)
 	id2 := w.broadcast(map[string]any{"name": "Huérfana", "segment": gone, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	at := epoch.Add(time.Hour)
@@ -320,7 +320,7 @@ func TestSeedErrorsEndTheBroadcastAsFailed(t *testing.T) {
 func TestPlanFailsOnlyOnWhatAPersonMustFix(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	w.people(3, 0)
 	ctx := context.Background()
 
@@ -360,7 +360,7 @@ func TestRepliesWithinTheWindowCountOnce(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"rate_per_second": 100000})
 	tg := w.channel("Telegram", "telegram", nil)
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	ps := w.people(3, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -405,7 +405,7 @@ func TestRepliesWithinTheWindowCountOnce(t *testing.T) {
 func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"daily_limit": 3, "rate_per_second": 100000})
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	ps := w.people(6, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -465,7 +465,7 @@ func TestPreviewIsWhatIsSent(t *testing.T) {
 	_ = field
 	w.save("contact_fields", map[string]any{"key": "cumple", "label": "Cumpleaños", "type": "date"})
 	w.save("contact_fields", map[string]any{"key": "vip", "label": "VIP", "type": "boolean"})
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	ana := w.contact(map[string]any{"first_name": "Ana", "last_name": "Quispe", "phone": "+51987654321",
 		"fields": map[string]any{"puntos": 120.5, "cumple": "1990-03-31", "vip": true}})
 	w.wrote(ana, "whatsapp", wa, epoch.Add(-time.Hour))
@@ -518,7 +518,7 @@ func TestPlanningResumesAfterARestart(t *testing.T) {
 	w := newWorld(t)
 	w.env.Broadcasts = broadcasts.New(w.app, w.clock, w.env.Registry, w.env.Outbox, broadcasts.Options{ChunkRows: 4})
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.segment("Todos", `{"groups":[]}`)
+	seg := w.everyone("Todos")
 	w.people(9, 0)
 	w.contact(map[string]any{"first_name": "Sin teléfono"})
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})

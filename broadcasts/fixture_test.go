@@ -20,6 +20,7 @@ import (
 	"pregon/hooks"
 	"pregon/internal/testapp"
 	"pregon/outbox"
+	"pregon/segments"
 )
 
 var epoch = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -161,6 +162,9 @@ func (w *world) segment(name, conditions string) string {
 	}
 	return w.save("segments", map[string]any{"name": name, "conditions": c}).Id
 }
+
+// everyone saves a segment of every contact.
+func (w *world) everyone(name string) string { return w.segment(name, segments.Everyone) }
 
 func (w *world) broadcast(fields map[string]any) string {
 	w.t.Helper()

@@ -18,10 +18,15 @@ import (
 //
 //	{"groups":[{"conditions":[{"category":"tag","operator":"has_any","value":["vip"]}]}]}
 //
-// A tree with no groups matches every contact.
+// A tree with no groups matches every contact (see Everyone).
 type Tree struct {
 	Groups []Group `json:"groups"`
 }
+
+// Everyone is the conditions of a segment of every contact: no groups, so
+// nothing to fail. A real segment, not a placeholder: "send to all my
+// contacts" is the commonest broadcast a shop sends.
+const Everyone = `{"groups":[]}`
 
 // Group is a list of conditions that must all hold.
 type Group struct {

@@ -15,6 +15,7 @@ import (
 	"pregon/clock"
 	"pregon/hooks"
 	"pregon/internal/contactgen"
+	"pregon/segments"
 )
 
 func init() { commands["broadcast-plan"] = broadcastPlan }
@@ -52,7 +53,7 @@ func broadcastPlan(args []string) error {
 		opts := hooks.Options{Clock: clock.NewFake(contactgen.Now), NoWorkers: true}
 		opts.Broadcasts.ChunkRows = *chunk
 		env := hooks.Bind(app, opts)
-		seg, err := findOrSaveSegment(app, "Benchmark: everyone", `{"groups":[]}`)
+		seg, err := findOrSaveSegment(app, "Benchmark: everyone", segments.Everyone)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	wafake "pregon/channels/whatsapp/fake"
 	"pregon/outbox"
 	"pregon/secretbox"
+	"pregon/segments"
 )
 
 func init() { commands["broadcast-send"] = runBroadcastSend }
@@ -69,7 +70,7 @@ func runBroadcastSend(args []string) error {
 	if err := seedContacts(app.app, *n); err != nil {
 		return err
 	}
-	seg, err := findOrSaveSegment(app.app, "Todos", `{"groups":[]}`)
+	seg, err := findOrSaveSegment(app.app, "Todos", segments.Everyone)
 	if err != nil {
 		return err
 	}
