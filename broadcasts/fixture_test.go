@@ -116,17 +116,6 @@ func (w *world) contact(fields map[string]any) string {
 	return w.save("contacts", fields).Id
 }
 
-// identity returns the contact's identity of kind.
-func (w *world) identity(contact, kind string) string {
-	w.t.Helper()
-	var id string
-	if err := w.app.DB().NewQuery("SELECT id FROM contact_identities WHERE contact = {:c} AND kind = {:k}").
-		Bind(dbx.Params{"c": contact, "k": kind}).Row(&id); err != nil {
-		w.t.Fatalf("contact %s has no %s identity", contact, kind)
-	}
-	return id
-}
-
 // wrote records that the contact's identity of kind last wrote at t
 // through channel (what inbound messages do).
 func (w *world) wrote(contact, kind, channel string, t time.Time) {

@@ -101,14 +101,6 @@ func TestFailedLogRoles(t *testing.T) {
 	}
 }
 
-func ids(p failedPage) map[string]bool {
-	out := map[string]bool{}
-	for _, it := range p.Items {
-		out[it.MessageID] = true
-	}
-	return out
-}
-
 func TestFailedLogFilters(t *testing.T) {
 	env := newFailedEnv(t)
 	for _, c := range []struct {

@@ -39,7 +39,6 @@ type statuses struct {
 	srv *httptest.Server
 	mu  sync.Mutex
 	got []channels.StatusUpdate
-	ct  []string
 }
 
 func newStatuses(t *testing.T, a channels.Adapter) *statuses {
