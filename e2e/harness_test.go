@@ -92,7 +92,7 @@ func StartServer(t testing.TB, dataDir string, env ...string) *Server {
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() { s.Kill() })
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := http.Get(s.URL + "/api/health")
 		if err == nil {
@@ -108,7 +108,7 @@ func StartServer(t testing.TB, dataDir string, env ...string) *Server {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("pregon did not answer /api/health within 30 s:\n%s", s.log.String())
+	t.Fatalf("pregon did not answer /api/health within 90 s:\n%s", s.log.String())
 	return nil
 }
 
@@ -126,8 +126,8 @@ func (s *Server) Stop(t testing.TB) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("pregon did not stop within 20 s of SIGTERM:\n%s", s.log.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("pregon did not stop within 60 s of SIGTERM:\n%s", s.log.String())
 	}
 }
 

@@ -80,7 +80,7 @@ func TestSandboxTakesTheWebhookPath(t *testing.T) {
 		if err := json.Unmarshal(m.Data, &got); err != nil || m.Name != sandbox.Topic("tester-1") || got.Content.Text != "¡Hola Ana!" || got.ID != out.Id {
 			t.Fatalf("realtime message %s %s (%v)", m.Name, m.Data, err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("the reply never reached the sandbox topic")
 	}
 
