@@ -181,7 +181,7 @@ func TestPermanentErrorFailsAndOptOutRecordsConsent(t *testing.T) {
 	var consent, src string
 	f.app.DB().NewQuery("SELECT consent, consent_source FROM contact_identities WHERE id = {:id}").
 		Bind(dbx.Params{"id": ids[0]}).Row(&consent, &src)
-	if consent != "opted_out" || src != "provider:131050" || f.eventCount(outbox.EventConsentChanged) != 1 {
+	if consent != "opted_out" || src != "provider_error:131050" || f.eventCount(outbox.EventConsentChanged) != 1 {
 		t.Fatalf("opt-out not recorded: consent %q source %q events %d", consent, src, f.eventCount(outbox.EventConsentChanged))
 	}
 	var payload, actor string

@@ -295,7 +295,7 @@ func recordOptOuts(tx core.App, now time.Time, rs []result, evs *[]events.Event)
 			continue // deleted meanwhile, or already out
 		}
 		before := rec.GetString("consent")
-		src, wording := clip("provider:"+r.code, 200), clip(r.detail, 2000)
+		src, wording := clip("provider_error:"+r.code, 200), clip(r.detail, 2000)
 		rec.Set("consent", "opted_out")
 		rec.Set("consent_source", src)
 		rec.Set("consent_wording", wording)
