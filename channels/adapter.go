@@ -162,6 +162,13 @@ type WebhookBatch struct {
 	Messages []Inbound
 	Statuses []StatusUpdate
 	Consents []ConsentSignal
+	// AccountErrors are problems the provider reports about the account or
+	// number itself, not about one message (WhatsApp's value.errors: a
+	// locked business account, a policy block). They are shown to the admin.
+	AccountErrors []Error
+	// Skipped says what the parser read but chose to ignore, and why
+	// (an unknown preference category); it is logged at debug level.
+	Skipped []string
 	// Reply, when set, is written back to the provider as the response body
 	// (TwiML for Twilio); ContentType goes with it.
 	Reply            []byte
@@ -201,11 +208,20 @@ type StatusUpdate struct {
 }
 
 // ConsentSignal is a provider-level opt-out or opt-in (Telegram "kicked",
-// Twilio STOP handled by the carrier).
+// Twilio STOP handled by the carrier, a WhatsApp user stopping marketing
+// messages in WhatsApp's own settings).
 type ConsentSignal struct {
 	From   string
 	OptIn  bool
 	Source string // e.g. "telegram:my_chat_member kicked"
+	// Wording is the provider's own description of the decision; "" = Source.
+	Wording string
+	// At is when the user decided, as the provider dated it; zero = when
+	// the webhook is applied. A dated signal never replaces a consent
+	// decision recorded after it.
+	At time.Time
+	// Name is the user's profile name, for a contact the signal creates.
+	Name string
 }
 
 // Adapter is one configured channel.

@@ -88,6 +88,14 @@ func (a *applier) apply(ch *channelstore.Channel, batch channels.WebhookBatch, d
 			return err
 		}
 	}
+	for _, e := range batch.AccountErrors {
+		if err := a.accountError(ch, e); err != nil {
+			return err
+		}
+	}
+	for _, why := range batch.Skipped {
+		a.tx.Logger().Debug("inbound: part of a delivery was ignored", "channel", ch.ID, "delivery", delivery, "why", why)
+	}
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketbase/pocketbase/tools/types"
+
 	"pregon/channels"
 	"pregon/channelstore"
 	"pregon/contacts"
@@ -37,14 +39,17 @@ func (a *applier) setConsent(channelID string, id identRef, optIn bool, source, 
 }
 
 // consentSignal applies a provider's own opt-out or opt-in (Telegram's
-// "blocked", a carrier STOP). The signal is evidence worth keeping even for
-// a sender we have never heard from, so the identity is created if needed:
-// a later import of that number then finds it opted out.
+// "blocked", a carrier STOP, WhatsApp's user_preferences). The signal is
+// evidence worth keeping even for a sender we have never heard from, so the
+// identity is created if needed: a later import of that number then finds
+// it opted out. A signal dated by the provider keeps its date, and never
+// replaces a decision recorded after it (webhooks arrive out of order, and
+// a STOP typed after a resume in WhatsApp's settings must stand).
 func (a *applier) consentSignal(ch *channelstore.Channel, cs channels.ConsentSignal) error {
 	if strings.TrimSpace(cs.From) == "" {
 		return park(errNoSender)
 	}
-	id, err := a.identity(ch, channels.Inbound{From: strings.TrimSpace(cs.From)})
+	id, err := a.identity(ch, channels.Inbound{From: strings.TrimSpace(cs.From), Name: cs.Name})
 	if err != nil {
 		return err
 	}
@@ -52,5 +57,18 @@ func (a *applier) consentSignal(ch *channelstore.Channel, cs channels.ConsentSig
 	if source == "" {
 		source = "provider:" + string(ch.Type)
 	}
-	return a.setConsent(ch.ID, id, cs.OptIn, source, cs.Source, a.now)
+	wording := cs.Wording
+	if strings.TrimSpace(wording) == "" {
+		wording = cs.Source
+	}
+	at := a.now
+	if !cs.At.IsZero() {
+		at = a.when(cs.At)
+		if recorded, err := types.ParseDateTime(id.ConsentAt); err == nil && recorded.Time().After(at) {
+			a.tx.Logger().Debug("inbound: a consent signal older than the identity's recorded decision is ignored",
+				"channel", ch.ID, "identity", id.ID, "source", source, "signal_at", at, "recorded_at", recorded.Time())
+			return nil
+		}
+	}
+	return a.setConsent(ch.ID, id, cs.OptIn, source, wording, at)
 }

@@ -96,6 +96,7 @@ type identRef struct {
 	ID         string `db:"id"`
 	Contact    string `db:"contact"`
 	Consent    string `db:"consent"`
+	ConsentAt  string `db:"consent_at"` // "" when no decision was recorded
 	NewContact bool   `db:"-"`
 }
 
@@ -210,7 +211,7 @@ func (a *applier) region() (string, error) {
 
 func (a *applier) findIdentity(kind, identifier string) (identRef, bool, error) {
 	var ref identRef
-	found, err := a.one(`SELECT id, contact, COALESCE(consent, '') AS consent FROM contact_identities
+	found, err := a.one(`SELECT id, contact, COALESCE(consent, '') AS consent, COALESCE(consent_at, '') AS consent_at FROM contact_identities
 		WHERE kind = {:kind} AND identifier = {:identifier} LIMIT 1`,
 		dbx.Params{"kind": kind, "identifier": identifier}, &ref)
 	return ref, found, wrap("looking up the identity", err)

@@ -321,3 +321,37 @@ func TestWebhookBodiesAreEscapedAndSigned(t *testing.T) {
 		t.Fatalf("parse: %v %+v", err, b)
 	}
 }
+
+// TestFakePreferenceAndAccountErrorWebhooks: the fake's user_preferences
+// and account-error webhooks verify and parse as Meta's do.
+func TestFakePreferenceAndAccountErrorWebhooks(t *testing.T) {
+	f, a := adapterFor(t, fake.Options{Now: func() time.Time { return t0 }})
+	read := func(h fakekit.Webhook) channels.WebhookBatch {
+		t.Helper()
+		req := &channels.WebhookRequest{Method: http.MethodPost, Header: h.Header, Body: h.Body}
+		if err := a.Verify(req); err != nil {
+			t.Fatalf("%s does not verify: %v", h.Kind, err)
+		}
+		b, err := a.Parse(req)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", h.Kind, err)
+		}
+		return b
+	}
+	h, err := f.UserPreference(fake.Preference{From: "+5215512345678", Name: "Åsa", Value: "stop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := read(h)
+	if len(b.Consents) != 1 || b.Consents[0].OptIn || b.Consents[0].From != "+5215512345678" || !b.Consents[0].At.Equal(t0) ||
+		b.Consents[0].Wording != fake.PreferenceDetail("stop") || b.Consents[0].Name != "Åsa" {
+		t.Fatalf("stop: %+v", b.Consents)
+	}
+	if _, err := f.UserPreference(fake.Preference{From: "+5215512345678", Value: "maybe"}); err == nil {
+		t.Error("a preference value other than stop or resume was built")
+	}
+	b = read(f.AccountError(131031, "Business account locked", "The WhatsApp Business Account is locked"))
+	if len(b.AccountErrors) != 1 || b.AccountErrors[0].Code != "131031" {
+		t.Fatalf("account error: %+v", b.AccountErrors)
+	}
+}

@@ -31,6 +31,10 @@ type envelope struct {
 				} `json:"contacts"`
 				Messages []inMessage `json:"messages"`
 				Statuses []inStatus  `json:"statuses"`
+				// Errors on a messages change are about the account or the
+				// number, not one message (a locked business account).
+				Errors          []metaError    `json:"errors"`
+				UserPreferences []inPreference `json:"user_preferences"`
 			} `json:"value"`
 		} `json:"changes"`
 	} `json:"entry"`
@@ -71,17 +75,42 @@ type inMedia struct {
 }
 
 type inStatus struct {
-	ID        string   `json:"id"`
-	Status    string   `json:"status"`
+	ID        string      `json:"id"`
+	Status    string      `json:"status"`
+	Timestamp flexTime    `json:"timestamp"`
+	Errors    []metaError `json:"errors"`
+}
+
+// metaError is one entry of a webhook's errors list (on a status, or on the
+// change itself for account-level problems).
+type metaError struct {
+	Code      int    `json:"code"`
+	Title     string `json:"title"`
+	Message   string `json:"message"`
+	ErrorData struct {
+		Details string `json:"details"`
+	} `json:"error_data"`
+}
+
+// text is the error's most specific wording, led by its title when the
+// title says something the rest does not.
+func (e metaError) text() string {
+	detail := firstNonEmpty(e.ErrorData.Details, e.Message, e.Title)
+	if e.Title != "" && detail != e.Title {
+		detail = e.Title + ": " + detail
+	}
+	return detail
+}
+
+// inPreference is one entry of a user_preferences change: a WhatsApp user
+// stopped or resumed the business's marketing messages in WhatsApp itself.
+type inPreference struct {
+	WaID      string   `json:"wa_id"`
+	UserID    string   `json:"user_id"`
+	Detail    string   `json:"detail"`
+	Category  string   `json:"category"`
+	Value     string   `json:"value"`
 	Timestamp flexTime `json:"timestamp"`
-	Errors    []struct {
-		Code      int    `json:"code"`
-		Title     string `json:"title"`
-		Message   string `json:"message"`
-		ErrorData struct {
-			Details string `json:"details"`
-		} `json:"error_data"`
-	} `json:"errors"`
 }
 
 // flexTime reads Meta's Unix timestamps, which come as strings of seconds
@@ -120,13 +149,30 @@ func (a *Adapter) Parse(r *channels.WebhookRequest) (channels.WebhookBatch, erro
 	for _, e := range env.Entry {
 		for _, ch := range e.Changes {
 			v := ch.Value
-			if ch.Field != "messages" || (v.Metadata.PhoneNumberID != "" && v.Metadata.PhoneNumberID != a.pnid) {
+			if v.Metadata.PhoneNumberID != "" && v.Metadata.PhoneNumberID != a.pnid {
 				continue
 			}
 			names := map[string]string{}
 			for _, c := range v.Contacts {
 				names[c.WaID] = c.Profile.Name
 				names[c.UserID] = c.Profile.Name
+			}
+			switch ch.Field {
+			case "messages":
+			case "user_preferences":
+				for _, p := range v.UserPreferences {
+					if cs, skip := preference(p, names); skip == "" {
+						b.Consents = append(b.Consents, cs)
+					} else {
+						b.Skipped = append(b.Skipped, skip)
+					}
+				}
+				continue
+			default:
+				continue // other fields (templates, account updates) are not subscribed to
+			}
+			for _, e := range v.Errors {
+				b.AccountErrors = append(b.AccountErrors, *Classify(e.Code, channels.Redact(e.text(), a.secrets...), 0))
 			}
 			for _, m := range v.Messages {
 				if in, ok := a.inbound(m, names); ok {
@@ -228,13 +274,45 @@ func status(s inStatus) (channels.StatusUpdate, bool) {
 			break
 		}
 		e := s.Errors[0]
-		detail := firstNonEmpty(e.ErrorData.Details, e.Message, e.Title)
-		if e.Title != "" && detail != e.Title {
-			detail = e.Title + ": " + detail
-		}
-		st.Err = Classify(e.Code, detail, 0)
+		st.Err = Classify(e.Code, e.text(), 0)
 	default:
 		return st, false
 	}
 	return st, s.ID != ""
+}
+
+// PreferenceSource is the consent source of a user_preferences signal,
+// followed by its value ("whatsapp:user_preferences stop").
+const PreferenceSource = "whatsapp:user_preferences"
+
+// preference converts one user_preferences entry into a consent signal:
+// "stop" on marketing messages is an opt-out, "resume" an opt-in, both
+// dated by Meta and worded with Meta's own detail. Anything else is
+// skipped, and skip says why.
+func preference(p inPreference, names map[string]string) (cs channels.ConsentSignal, skip string) {
+	var optIn bool
+	switch {
+	case p.Category != "marketing_messages":
+		return cs, fmt.Sprintf("user_preferences: category %q is not one Pregón applies", p.Category)
+	case p.Value == "stop":
+	case p.Value == "resume":
+		optIn = true
+	default:
+		return cs, fmt.Sprintf("user_preferences: value %q of marketing_messages is neither stop nor resume", p.Value)
+	}
+	switch {
+	case p.WaID != "":
+		cs.From = "+" + strings.TrimPrefix(p.WaID, "+")
+		cs.Name = names[p.WaID]
+	case p.UserID != "":
+		cs.From = p.UserID
+		cs.Name = names[p.UserID]
+	default:
+		return cs, "user_preferences: an entry names no wa_id or user_id"
+	}
+	cs.OptIn = optIn
+	cs.Source = PreferenceSource + " " + p.Value
+	cs.Wording = p.Detail
+	cs.At = p.Timestamp.Time
+	return cs, ""
 }

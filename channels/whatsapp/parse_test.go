@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"strings"
 	"testing"
 
 	"pregon/channels"
@@ -87,7 +88,9 @@ func FuzzParseWhatsApp(f *testing.F) {
 	f.Add([]byte(wrap(`"messages":[{"from":"1","id":"w","timestamp":"1","type":"text","text":{"body":"\u00e4"}}]`)))
 	f.Add([]byte(wrap(`"statuses":[{"id":"w","status":"failed","timestamp":"x","errors":[{"code":1}]}]`)))
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"value":null}]}]}`))
-	a, err := New(channels.Config{KeyPhoneNumberID: "123", KeyAccessToken: "t", KeyAppSecret: "s", KeyVerifyToken: "v"}, channels.Deps{})
+	f.Add([]byte(prefsChange("123", `{"wa_id":"5215512345678","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"stop","timestamp":1731705721}`)))
+	f.Add([]byte(wrap(`"errors":[{"code":131031,"title":"Business account locked","error_data":{"details":"locked"}}]`)))
+	a, err := New(channels.Config{KeyPhoneNumberID: "123", KeyAccessToken: "tok-secret", KeyAppSecret: "s", KeyVerifyToken: "v"}, channels.Deps{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -99,6 +102,16 @@ func FuzzParseWhatsApp(f *testing.F) {
 		for _, s := range b.Statuses {
 			if s.Status == channels.StatusFailed && s.Err == nil {
 				t.Fatalf("failed status without an error: %+v", s)
+			}
+		}
+		for _, c := range b.Consents {
+			if c.From == "" || !strings.HasPrefix(c.Source, PreferenceSource+" ") {
+				t.Fatalf("consent signal without a sender or its source: %+v", c)
+			}
+		}
+		for _, e := range b.AccountErrors {
+			if strings.Contains(e.Detail, "tok-secret") {
+				t.Fatalf("the access token leaked into an account error: %+v", e)
 			}
 		}
 	})

@@ -98,6 +98,17 @@ func (f *Fake) controlRoutes(mux *http.ServeMux) {
 		f.AddTemplate(in)
 		fakekit.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
+	mux.HandleFunc("POST /_fake/user_preferences", func(w http.ResponseWriter, r *http.Request) {
+		var in Preference
+		if !fakekit.ReadJSON(w, r, &in) {
+			return
+		}
+		if _, err := f.UserPreference(in); err != nil {
+			fakekit.ControlError(w, err)
+			return
+		}
+		fakekit.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
 	mux.HandleFunc("POST /_fake/window", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Mode WindowMode `json:"mode"`

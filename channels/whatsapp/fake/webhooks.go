@@ -19,18 +19,25 @@ type change struct {
 	Contacts         []map[string]any  `json:"contacts,omitempty"`
 	Messages         []map[string]any  `json:"messages,omitempty"`
 	Statuses         []map[string]any  `json:"statuses,omitempty"`
+	Errors           []map[string]any  `json:"errors,omitempty"`
+	UserPreferences  []map[string]any  `json:"user_preferences,omitempty"`
 }
 
-// envelope wraps one change the way Meta does, serialises it with \u
-// escapes for non-ASCII, and signs it with the app secret.
+// envelope wraps one messages change the way Meta does, serialises it with
+// \u escapes for non-ASCII, and signs it with the app secret.
 func (f *Fake) envelope(v change, kind string) fakekit.Webhook {
+	return f.envelopeField("messages", v, kind)
+}
+
+// envelopeField is envelope for a change of any subscribed field.
+func (f *Fake) envelopeField(field string, v change, kind string) fakekit.Webhook {
 	v.MessagingProduct = "whatsapp"
 	v.Metadata = map[string]string{"display_phone_number": f.opts.DisplayPhone, "phone_number_id": f.opts.PhoneNumberID}
 	doc := map[string]any{
 		"object": "whatsapp_business_account",
 		"entry": []any{map[string]any{
 			"id":      f.opts.WABAID,
-			"changes": []any{map[string]any{"field": "messages", "value": v}},
+			"changes": []any{map[string]any{"field": field, "value": v}},
 		}},
 	}
 	raw, err := json.Marshal(doc)
@@ -182,4 +189,58 @@ func mimeFor(kind string) string {
 		return "video/mp4"
 	}
 	return "image/jpeg"
+}
+
+// Preference is a WhatsApp user stopping or resuming the business's
+// marketing messages in WhatsApp's own settings.
+type Preference struct {
+	From  string `json:"from"` // the user's phone (digits, "+" allowed)
+	Name  string `json:"name"`
+	Value string `json:"value"` // "stop" or "resume"
+	// Category defaults to marketing_messages, the only one Meta sends.
+	Category string `json:"category"`
+	// At defaults to the fake's clock.
+	At time.Time `json:"at"`
+}
+
+// PreferenceDetail is Meta's wording of a preference value.
+func PreferenceDetail(value string) string {
+	return "User requested to " + value + " marketing messages"
+}
+
+// UserPreference builds the signed user_preferences webhook Meta sends for
+// p and posts it to the callback, when one is set. The webhook is returned
+// so that tests can post it through their own client.
+func (f *Fake) UserPreference(p Preference) (fakekit.Webhook, error) {
+	who := strings.TrimPrefix(p.From, "+")
+	if who == "" || (p.Value != "stop" && p.Value != "resume") {
+		return fakekit.Webhook{}, fmt.Errorf("a preference needs from (a phone) and value stop or resume")
+	}
+	if p.Category == "" {
+		p.Category = "marketing_messages"
+	}
+	if p.At.IsZero() {
+		p.At = f.Now()
+	}
+	pref := map[string]any{"wa_id": who, "detail": PreferenceDetail(p.Value), "category": p.Category,
+		"value": p.Value, "timestamp": p.At.Unix()}
+	contact := map[string]any{"profile": map[string]string{"name": p.Name}, "wa_id": who}
+	h := f.envelopeField("user_preferences", change{Contacts: []map[string]any{contact},
+		UserPreferences: []map[string]any{pref}}, "user_preferences:"+p.Value)
+	if f.Callback() != "" {
+		f.Emitter.Emit(h)
+	}
+	return h, nil
+}
+
+// AccountError builds the signed messages webhook whose value.errors
+// reports a problem with the business account (131031 "Business account
+// locked"), and posts it to the callback when one is set.
+func (f *Fake) AccountError(code int, title, details string) fakekit.Webhook {
+	e := map[string]any{"code": code, "title": title, "message": title, "error_data": map[string]string{"details": details}}
+	h := f.envelope(change{Errors: []map[string]any{e}}, "account_error")
+	if f.Callback() != "" {
+		f.Emitter.Emit(h)
+	}
+	return h
 }
