@@ -123,3 +123,31 @@ func TestChannelConfigErrorsNameTheSetting(t *testing.T) {
 		s.Test(t)
 	}
 }
+
+// A value only the adapter checks is refused when the channel is saved, not
+// stored to break every later send: a user followed docs/CHANNELS.md with a
+// secret_token holding a space and got a 200, then "cannot send" on each
+// message.
+func TestChannelConfigCheckedByItsAdapterOnSave(t *testing.T) {
+	hdr := map[string]string{}
+	s := tests.ApiScenario{
+		Name: "telegram secret_token outside Telegram's alphabet", Method: http.MethodPost,
+		URL:     "/api/collections/channels/records",
+		Body:    strings.NewReader(`{"name":"Bot","type":"telegram","config":{"bot_token":"1:abc","secret_token":"bad token!"}}`),
+		Headers: hdr, ExpectedStatus: 400,
+		ExpectedContent:    []string{`"config":{"code":"invalid_config"`, `secret_token`, `may only contain A-Z, a-z, 0-9, _ and -`},
+		NotExpectedContent: []string{`1:abc`},
+		TestAppFactory: func(t testing.TB) *tests.TestApp {
+			app, _ := testapp.New(t, hooks.Options{})
+			_, tok := testapp.User(t, app, "mgr@tienda.mx", "manager")
+			hdr["Authorization"] = tok
+			return app
+		},
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, _ *http.Response) {
+			if n, _ := app.CountRecords("channels"); n != 0 {
+				t.Fatalf("a refused channel was stored: %d channels", n)
+			}
+		},
+	}
+	s.Test(t)
+}

@@ -95,7 +95,7 @@ func sendMessage(env *Env, e *core.RequestEvent) error {
 	}
 	if ch.Status != "active" {
 		return fieldError("channel", "paused", fmt.Sprintf("channel %q is %s and sends nothing until an admin sets it active again; last error: %s",
-			ch.Name, ch.Status, orNone(channelLastError(e.App, chID))))
+			ch.Name, channels.StatusPhrase(ch.Status), orNone(channelLastError(e.App, chID))))
 	}
 
 	kind := string(ch.Caps.IdentityKind)
