@@ -107,6 +107,8 @@ func TestSendMessageEndpoint(t *testing.T) {
 		{name: "no last channel", role: "manager", body: `{"contact":"` + ctNobody + `","text":"hola"}`, status: 400, want: []string{`"channel"`, "name a channel"}},
 		{name: "unknown channel", role: "manager", body: `{"contact":"` + ctAna + `","channel":"nope","text":"hola"}`, status: 400, want: []string{`No channel has id \"nope\"`}},
 		{name: "paused channel", role: "manager", body: `{"contact":"` + ctAna + `","channel":"` + chPaused + `","text":"hola"}`, status: 400, want: []string{"is paused", "token expired"}},
+		{name: "text given as a number", role: "manager", body: `{"contact":"` + ctAna + `","text":123}`, status: 400, want: []string{`"text":{"code":"invalid_type"`, "Text must be a string in quotes, not number"}},
+		{name: "template params not a list", role: "manager", body: `{"contact":"` + ctAna + `","template":{"name":"x","language":"es","params":"Ana"}}`, status: 400, want: []string{`"template":{"code":"invalid_type"`, "Template.params must be a JSON list, not string"}},
 		{name: "channel in error", role: "manager", body: `{"contact":"` + ctAna + `","channel":"` + chError + `","text":"hola"}`, status: 400, want: []string{`\"Token revoked\" is in error and sends nothing`, "Error validating access token"}},
 		{name: "no identity on that channel", role: "manager", body: `{"contact":"` + ctAna + `","channel":"` + chTG + `","text":"hola"}`, status: 400, want: []string{"has no telegram identity"}},
 		{name: "identity kind does not match the channel", role: "manager", body: `{"identity":"` + idAnaWA + `","channel":"` + chTG + `","text":"hola"}`, status: 400, want: []string{"is a whatsapp identity", "telegram identities"}},
