@@ -47,9 +47,17 @@ func bindChannelRecords(env *Env) {
 		// Build the adapter once from the full config, so a value only the
 		// adapter checks (Telegram's secret_token alphabet, a malformed
 		// base_url...) is refused here, naming it, instead of being stored
-		// and breaking every later send and test.
-		if err := checkAdapterConfig(env, typ, public, newSealed); err != nil {
-			return validation.Errors{"config": validation.NewError("invalid_config", err.Error())}
+		// and breaking every later send and test. Only when the config or
+		// type is written: a status change (the outbox pausing the channel,
+		// an account error from a webhook) must never be refused over a
+		// config stored earlier.
+		orig := e.Record.Original()
+		configWritten := e.Record.IsNew() || e.Record.GetString("config") != orig.GetString("config") ||
+			string(typ) != orig.GetString("type")
+		if configWritten {
+			if err := checkAdapterConfig(env, typ, public, newSealed); err != nil {
+				return validation.Errors{"config": validation.NewError("invalid_config", err.Error())}
+			}
 		}
 		e.Record.Set("config", public)
 		e.Record.Set("secrets", newSealed)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
@@ -150,4 +151,36 @@ func TestChannelConfigCheckedByItsAdapterOnSave(t *testing.T) {
 		},
 	}
 	s.Test(t)
+}
+
+// Only a written config is checked by the adapter: a status change on a
+// channel whose stored config the adapter would now refuse (stored by an
+// earlier version) still saves, so the outbox can always pause a channel.
+func TestChannelStatusChangeIsNotRefusedOverAStoredConfig(t *testing.T) {
+	app, _ := testapp.New(t, hooks.Options{})
+	col, err := app.FindCollectionByNameOrId("channels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Load(map[string]any{"name": "Bot", "type": "telegram", "config": map[string]any{"bot_token": "1:abc", "secret_token": "s3cret_ok"}})
+	if err := app.Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB().NewQuery(`UPDATE channels SET config = json_set(config, '$.base_url', 'not a url') WHERE id = {:id}`).
+		Bind(dbx.Params{"id": rec.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	rec, err = app.FindRecordById("channels", rec.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Set("status", "paused")
+	if err := app.Save(rec); err != nil {
+		t.Fatalf("pausing a channel was refused over its stored config: %v", err)
+	}
+	rec.Set("config", map[string]any{"bot_token": "1:abc", "base_url": "still not a url"})
+	if err := app.Save(rec); err == nil || !strings.Contains(err.Error(), "base_url") {
+		t.Fatalf("a written config the adapter refuses must be refused, naming the setting: %v", err)
+	}
 }
