@@ -302,7 +302,7 @@ func active(b *Broadcast, ts []target) error {
 		return nil
 	}
 	if t := ts[0]; t.Status != "" && t.Status != "active" {
-		return fieldErr("channel", "paused", "channel %q is %s and sends nothing until an admin sets it active again; fix it or choose another channel", t.Name, t.Status)
+		return fieldErr("channel", "paused", "channel %q is %s and sends nothing until an admin sets it active again; fix it or choose another channel", t.Name, channels.StatusPhrase(t.Status))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package broadcasts_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -440,18 +441,55 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 		t.Fatalf("the original's counters must not change: sent %d", o.GetInt("sent"))
 	}
 
-	// With include_permanent the permanent failure is tried too.
+	// With include_permanent the permanent failure is tried too, but not
+	// the contact the first resend already reached.
 	rid2, err := w.env.Broadcasts.Resend(id, true, "test", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.drain(rid2)
-	if r := w.record(rid2); r.GetInt("targeted") != 3 || w.excluded(rid2)["opted_out"] != 1 {
-		t.Fatalf("resend with permanent: targeted %d excluded %s", r.GetInt("targeted"), r.GetString("excluded"))
+	if r := w.record(rid2); r.GetInt("targeted") != 2 || r.GetInt("sent") != 1 || w.excluded(rid2)["opted_out"] != 1 {
+		t.Fatalf("resend with permanent: targeted %d sent %d excluded %s", r.GetInt("targeted"), r.GetInt("sent"), r.GetString("excluded"))
 	}
 	for to, got := range w.callsTo() {
-		if len(got) > 2 {
-			t.Fatalf("%s got %d messages", to, len(got))
+		if len(got) > 1 {
+			t.Fatalf("%s got %d messages of one promotion", to, len(got))
+		}
+	}
+}
+
+// While a resend is still sending, another resend of the same broadcast is
+// refused: it could not yet tell whom the first one covers. Once it has
+// finished, a second click finds nobody left: the failures it retried (sent
+// or failed again) belong to that resend now.
+func TestResendIsRefusedWhileSendingAndCoversItsRecipientsOnce(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"daily_limit": 1, "rate_per_second": 100000})
+	seg := w.everyone("Todos")
+	w.people(3, 0)
+	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
+	w.send(id)
+	w.drain(id)
+	w.clock.Advance(25 * time.Hour)
+	if _, err := w.env.Broadcasts.Resend(id, false, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.env.Broadcasts.Resend(id, false, "test", "")
+	var se *broadcasts.StateError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "is already being resent") {
+		t.Fatalf("a resend while the first is sending: %v", err)
+	}
+	var rid string
+	w.app.DB().NewQuery("SELECT id FROM broadcasts WHERE resend_of = {:id}").Bind(dbx.Params{"id": id}).Row(&rid)
+	w.drain(rid)
+	_, err = w.env.Broadcasts.Resend(id, true, "test", "")
+	var fe *broadcasts.FieldError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "(2) was already sent to again by an earlier resend") {
+		t.Fatalf("a second resend after the first finished: %v", err)
+	}
+	for to, got := range w.callsTo() {
+		if len(got) > 1 {
+			t.Fatalf("%s got %d messages of one promotion", to, len(got))
 		}
 	}
 }

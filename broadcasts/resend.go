@@ -20,7 +20,10 @@ import (
 // are retried; include_permanent adds the others. Contacts who opted out
 // are never sent to: the planner leaves them out like any broadcast does.
 // Messages whose outcome is unknown (in flight at a crash) are not resent:
-// they may have arrived.
+// they may have arrived. A contact an earlier resend of the same broadcast
+// already planned a message for is not resent to again (a second click, or
+// a later include_permanent, must not send the promotion twice); if that
+// message failed too, resending the resend retries it.
 
 // failurePair is one (error_code, error_class) among a broadcast's failures.
 type failurePair struct {
@@ -29,11 +32,20 @@ type failurePair struct {
 	N     int    `db:"n"`
 }
 
-func failurePairs(app core.App, id string) ([]failurePair, error) {
+// notResentYet is the SQL condition "message m's contact has no message in
+// another resend of the broadcast {:rsorig}" (self, the resend being
+// planned, is {:rsself}).
+const notResentYet = `m.contact NOT IN (SELECT r.contact FROM messages r JOIN broadcasts rb ON rb.id = r.source_id
+		WHERE rb.resend_of = {:rsorig} AND rb.id != {:rsself})`
+
+// failurePairs counts the failures of broadcast id that no resend other
+// than self has already sent to again.
+func failurePairs(app core.App, id, self string) ([]failurePair, error) {
 	var pairs []failurePair
-	err := app.DB().NewQuery(`SELECT error_code AS code, COALESCE(error_class, '') AS class, COUNT(*) AS n FROM messages
-		WHERE source_id = {:id} AND source_id != '' AND status = 'failed' GROUP BY error_code, error_class`).
-		Bind(dbx.Params{"id": id}).All(&pairs)
+	err := app.DB().NewQuery(`SELECT m.error_code AS code, COALESCE(m.error_class, '') AS class, COUNT(*) AS n FROM messages m
+		WHERE m.source_id = {:rsorig} AND m.source_id != '' AND m.status = 'failed' AND ` + notResentYet + `
+		GROUP BY m.error_code, m.error_class`).
+		Bind(dbx.Params{"rsorig": id, "rsself": self}).All(&pairs)
 	if err != nil {
 		return nil, fmt.Errorf("reading the failures of broadcast %s: %w", id, err)
 	}
@@ -55,7 +67,7 @@ func retrySelection(pairs []failurePair, permanent bool) (picked []failurePair, 
 // resendMembers is a resend's audience: the original's failed recipients
 // whose failure it retries.
 func resendMembers(app core.App, b *Broadcast) (string, dbx.Params, error) {
-	pairs, err := failurePairs(app, b.ResendOf)
+	pairs, err := failurePairs(app, b.ResendOf, b.ID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -63,14 +75,14 @@ func resendMembers(app core.App, b *Broadcast) (string, dbx.Params, error) {
 	if len(picked) == 0 {
 		return "0", dbx.Params{}, nil
 	}
-	p := dbx.Params{"rsorig": b.ResendOf}
+	p := dbx.Params{"rsorig": b.ResendOf, "rsself": b.ID}
 	keys := make([]string, len(picked))
 	for i, f := range picked {
 		k := fmt.Sprintf("rs%d", i)
 		keys[i], p[k] = "{:"+k+"}", f.Code+"|"+f.Class
 	}
 	return `c.id IN (SELECT m.contact FROM messages m WHERE m.source_id = {:rsorig} AND m.source_id != '' AND m.status = 'failed'
-		AND (m.error_code || '|' || COALESCE(m.error_class, '')) IN (` + strings.Join(keys, ", ") + `))`, p, nil
+		AND (m.error_code || '|' || COALESCE(m.error_class, '')) IN (` + strings.Join(keys, ", ") + `) AND ` + notResentYet + `)`, p, nil
 }
 
 // Resend creates and starts the resend of broadcast id and returns the new
@@ -84,7 +96,12 @@ func (e *Engine) Resend(id string, permanent bool, actor, userID string) (string
 	if !Final(status) {
 		return "", stateErr("broadcast %q is %s; resend it once it has finished", orig.GetString("name"), status)
 	}
-	pairs, err := failurePairs(e.app, id)
+	if name, busy, err := resendInProgress(e.app, id); err != nil {
+		return "", err
+	} else if busy {
+		return "", stateErr("broadcast %q is already being resent as %q; resend again once that has finished", orig.GetString("name"), name)
+	}
+	pairs, err := failurePairs(e.app, id, "")
 	if err != nil {
 		return "", err
 	}
@@ -95,6 +112,12 @@ func (e *Engine) Resend(id string, permanent bool, actor, userID string) (string
 	}
 	if n == 0 {
 		msg := fmt.Sprintf("broadcast %q has no failed messages to resend", orig.GetString("name"))
+		if resent, err := resentFailures(e.app, id); err != nil {
+			return "", err
+		} else if resent > 0 && left == 0 {
+			msg = fmt.Sprintf("every failed recipient of broadcast %q (%s) was already sent to again by an earlier resend; to retry those that failed again, resend that resend",
+				orig.GetString("name"), thousands(resent))
+		}
 		if left > 0 {
 			msg = fmt.Sprintf("none of the %s failed messages of broadcast %q failed for a reason that may pass on a second try; send {\"include_permanent\":true} to resend them anyway",
 				thousands(left), orig.GetString("name"))
@@ -142,4 +165,38 @@ func (e *Engine) Resend(id string, permanent bool, actor, userID string) (string
 		return r.Id, err
 	}
 	return r.Id, nil
+}
+
+// resendInProgress reports a resend of broadcast id that is still sending
+// (its messages may not all be planned yet, so a second resend could not
+// tell whom it already covers).
+func resendInProgress(app core.App, id string) (string, bool, error) {
+	var rows []struct {
+		Name   string `db:"name"`
+		Status string `db:"status"`
+	}
+	if err := app.DB().NewQuery(`SELECT name, status FROM broadcasts WHERE resend_of = {:id}`).
+		Bind(dbx.Params{"id": id}).All(&rows); err != nil {
+		return "", false, fmt.Errorf("reading the resends of broadcast %s: %w", id, err)
+	}
+	for _, r := range rows {
+		// A draft resend is one whose start was refused: it holds no one.
+		if r.Status == StatusSending || r.Status == StatusPaused || r.Status == StatusScheduled {
+			return r.Name, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// resentFailures counts broadcast id's failed messages whose contact an
+// earlier resend already sent to again.
+func resentFailures(app core.App, id string) (int, error) {
+	var n int
+	err := app.DB().NewQuery(`SELECT COUNT(*) FROM messages m WHERE m.source_id = {:rsorig} AND m.source_id != ''
+		AND m.status = 'failed' AND NOT (` + notResentYet + `)`).
+		Bind(dbx.Params{"rsorig": id, "rsself": ""}).Row(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting the resent failures of broadcast %s: %w", id, err)
+	}
+	return n, nil
 }

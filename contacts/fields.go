@@ -84,7 +84,11 @@ func (defs FieldDefs) Validate(fields map[string]any, region string) (map[string
 	for _, k := range sortedKeys(fields) {
 		d, ok := defs[k]
 		if !ok {
-			return nil, fmt.Errorf("there is no custom field %q; define it in contact_fields first (known: %s)", k, strings.Join(defs.Keys(), ", "))
+			known := "none is defined yet"
+			if len(defs) > 0 {
+				known = "known: " + strings.Join(defs.Keys(), ", ")
+			}
+			return nil, fmt.Errorf("there is no custom field %q; define it in contact_fields first (%s)", k, known)
 		}
 		v, err := d.Coerce(fields[k], region)
 		if err != nil {

@@ -70,6 +70,11 @@ func TestValidateRejectsUnknownKeysAndDropsEmpty(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"ciudad"`) || !strings.Contains(err.Error(), "city") {
 		t.Fatalf("unknown key error should name it and list known keys: %v", err)
 	}
+	// A new workspace has no definitions: say so instead of "(known: )".
+	_, err = FieldDefs{}.Validate(map[string]any{"points": "12,5"}, "MX")
+	if err == nil || !strings.Contains(err.Error(), `"points"`) || !strings.Contains(err.Error(), "none is defined yet") {
+		t.Fatalf("unknown key with no definitions should say none is defined: %v", err)
+	}
 }
 
 func TestNormalizeTags(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
@@ -65,5 +66,15 @@ func Print(w io.Writer, dataDir string, res Result) {
 	for _, a := range res.Accounts {
 		fmt.Fprintf(w, "  %-8s %-30s %s\n", a.Role, a.Email, a.Password)
 	}
-	fmt.Fprintln(w, "\nStart it with: pregon serve (then open http://127.0.0.1:8090/)")
+	// Name the data dir: a plain "pregon serve" opens ./pb_data, not the
+	// demo that was just written elsewhere.
+	fmt.Fprintf(w, "\nStart it with: pregon serve --dir %s (then open http://127.0.0.1:8090/)\n", shellQuote(dataDir))
+}
+
+// shellQuote quotes a path for a copied command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t'\"\\$`&;|<>()*?[]#~!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -189,7 +189,8 @@ func TestDemoCommandCreatesTheSandboxWhenTheBuildHasIt(t *testing.T) {
 	if err := cmd.Execute(); err != nil || exitCode != -1 {
 		t.Fatalf("demo failed: %v, exit %d, %s", err, exitCode, errOut.String())
 	}
-	for _, want := range []string{"25 contacts", "Sandbox channel: created", "owner    duena@tienda-demo.example"} {
+	for _, want := range []string{"25 contacts", "Sandbox channel: created", "owner    duena@tienda-demo.example",
+		"Start it with: pregon serve --dir " + app.DataDir() + " "} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}

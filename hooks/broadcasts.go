@@ -192,7 +192,11 @@ func bindBroadcastRoutes(env *Env, se *core.ServeEvent) {
 		var body struct {
 			Contact string `json:"contact"`
 		}
-		if err := e.BindBody(&body); err != nil || strings.TrimSpace(body.Contact) == "" {
+		if err := e.BindBody(&body); err != nil {
+			return broadcastAPIError(&broadcasts.FieldError{Field: "contact", Code: "invalid",
+				Msg: `contact must be a contact id in quotes: send {"contact":"<contact id>"}`})
+		}
+		if strings.TrimSpace(body.Contact) == "" {
 			return broadcastAPIError(&broadcasts.FieldError{Field: "contact", Code: "required",
 				Msg: `contact is required: send {"contact":"<contact id>"}`})
 		}

@@ -270,6 +270,8 @@ func TestBroadcastAudiencePreviewAndTest(t *testing.T) {
 			body: `{"contact":"` + bcOlga + `"}`, status: 400, want: []string{`"contact"`, "would leave this contact out", "opted out"}},
 		{name: "test send without a contact", method: "POST", url: api(bcDraft, "test"), role: "manager", body: `{}`, status: 400,
 			want: []string{"Contact is required"}},
+		{name: "test send with a number for the contact", method: "POST", url: api(bcDraft, "test"), role: "manager", body: `{"contact":5}`, status: 400,
+			want: []string{`"contact":{"code":"invalid"`, "Contact must be a contact id in quotes"}},
 	})
 }
 

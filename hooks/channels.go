@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 
@@ -43,6 +44,21 @@ func bindChannelRecords(env *Env) {
 		if err != nil {
 			return validation.Errors{"config": validation.NewError("invalid_config", err.Error())}
 		}
+		// Build the adapter once from the full config, so a value only the
+		// adapter checks (Telegram's secret_token alphabet, a malformed
+		// base_url...) is refused here, naming it, instead of being stored
+		// and breaking every later send and test. Only when the config or
+		// type is written: a status change (the outbox pausing the channel,
+		// an account error from a webhook) must never be refused over a
+		// config stored earlier.
+		orig := e.Record.Original()
+		configWritten := e.Record.IsNew() || e.Record.GetString("config") != orig.GetString("config") ||
+			string(typ) != orig.GetString("type")
+		if configWritten {
+			if err := checkAdapterConfig(env, typ, public, newSealed); err != nil {
+				return validation.Errors{"config": validation.NewError("invalid_config", err.Error())}
+			}
+		}
 		e.Record.Set("config", public)
 		e.Record.Set("secrets", newSealed)
 		if e.Record.GetString("status") == "" {
@@ -71,6 +87,17 @@ func bindChannelRecords(env *Env) {
 		e.Record.Hide("secrets")
 		return nil
 	})
+}
+
+// checkAdapterConfig builds the channel's adapter from the config about to
+// be stored (no network call: factories only parse and check their settings).
+func checkAdapterConfig(env *Env, typ channels.Type, public map[string]string, sealed string) error {
+	secrets, err := channelstore.OpenSecrets(sealed, env.Box)
+	if err != nil {
+		return err
+	}
+	_, err = env.Registry.New(typ, channelstore.Merge(public, secrets), channels.Deps{HTTP: http.DefaultClient})
+	return err
 }
 
 // PublicURL is the appliance's public base URL without a trailing slash:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
@@ -121,5 +122,65 @@ func TestChannelConfigErrorsNameTheSetting(t *testing.T) {
 			},
 		}
 		s.Test(t)
+	}
+}
+
+// A value only the adapter checks is refused when the channel is saved, not
+// stored to break every later send: a user followed docs/CHANNELS.md with a
+// secret_token holding a space and got a 200, then "cannot send" on each
+// message.
+func TestChannelConfigCheckedByItsAdapterOnSave(t *testing.T) {
+	hdr := map[string]string{}
+	s := tests.ApiScenario{
+		Name: "telegram secret_token outside Telegram's alphabet", Method: http.MethodPost,
+		URL:     "/api/collections/channels/records",
+		Body:    strings.NewReader(`{"name":"Bot","type":"telegram","config":{"bot_token":"1:abc","secret_token":"bad token!"}}`),
+		Headers: hdr, ExpectedStatus: 400,
+		ExpectedContent:    []string{`"config":{"code":"invalid_config"`, `secret_token`, `may only contain A-Z, a-z, 0-9, _ and -`},
+		NotExpectedContent: []string{`1:abc`},
+		TestAppFactory: func(t testing.TB) *tests.TestApp {
+			app, _ := testapp.New(t, hooks.Options{})
+			_, tok := testapp.User(t, app, "mgr@tienda.mx", "manager")
+			hdr["Authorization"] = tok
+			return app
+		},
+		AfterTestFunc: func(t testing.TB, app *tests.TestApp, _ *http.Response) {
+			if n, _ := app.CountRecords("channels"); n != 0 {
+				t.Fatalf("a refused channel was stored: %d channels", n)
+			}
+		},
+	}
+	s.Test(t)
+}
+
+// Only a written config is checked by the adapter: a status change on a
+// channel whose stored config the adapter would now refuse (stored by an
+// earlier version) still saves, so the outbox can always pause a channel.
+func TestChannelStatusChangeIsNotRefusedOverAStoredConfig(t *testing.T) {
+	app, _ := testapp.New(t, hooks.Options{})
+	col, err := app.FindCollectionByNameOrId("channels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Load(map[string]any{"name": "Bot", "type": "telegram", "config": map[string]any{"bot_token": "1:abc", "secret_token": "s3cret_ok"}})
+	if err := app.Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB().NewQuery(`UPDATE channels SET config = json_set(config, '$.base_url', 'not a url') WHERE id = {:id}`).
+		Bind(dbx.Params{"id": rec.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	rec, err = app.FindRecordById("channels", rec.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Set("status", "paused")
+	if err := app.Save(rec); err != nil {
+		t.Fatalf("pausing a channel was refused over its stored config: %v", err)
+	}
+	rec.Set("config", map[string]any{"bot_token": "1:abc", "base_url": "still not a url"})
+	if err := app.Save(rec); err == nil || !strings.Contains(err.Error(), "base_url") {
+		t.Fatalf("a written config the adapter refuses must be refused, naming the setting: %v", err)
 	}
 }

@@ -1,8 +1,11 @@
 package hooks
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -39,6 +42,27 @@ type messageBody struct {
 	Media    *channels.Media    `json:"media"`
 }
 
+// jsonTypeError words a JSON value of the wrong type ({"text":123}) so that
+// the answer names the field: the top-level field for data, the full path
+// in the message.
+func jsonTypeError(err error) (field, msg string, ok bool) {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Field == "" {
+		return "", "", false
+	}
+	want := "a JSON " + te.Type.Kind().String()
+	switch te.Type.Kind() {
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		want = "a JSON object"
+	case reflect.Slice, reflect.Array:
+		want = "a JSON list"
+	case reflect.String:
+		want = "a string in quotes"
+	}
+	top, _, _ := strings.Cut(te.Field, ".")
+	return top, fmt.Sprintf("%s must be %s, not %s", te.Field, want, te.Value), true
+}
+
 func fieldError(field, code, msg string) error {
 	return apis.NewBadRequestError(msg, validation.Errors{field: validation.NewError(code, msg)})
 }
@@ -46,6 +70,9 @@ func fieldError(field, code, msg string) error {
 func sendMessage(env *Env, e *core.RequestEvent) error {
 	var body messageBody
 	if err := e.BindBody(&body); err != nil {
+		if field, msg, ok := jsonTypeError(err); ok {
+			return fieldError(field, "invalid_type", msg)
+		}
 		return e.BadRequestError("Send JSON with contact or identity, optionally channel, and one of text, template or media.", err)
 	}
 	key := strings.TrimSpace(e.Request.Header.Get("Idempotency-Key"))
@@ -95,7 +122,7 @@ func sendMessage(env *Env, e *core.RequestEvent) error {
 	}
 	if ch.Status != "active" {
 		return fieldError("channel", "paused", fmt.Sprintf("channel %q is %s and sends nothing until an admin sets it active again; last error: %s",
-			ch.Name, ch.Status, orNone(channelLastError(e.App, chID))))
+			ch.Name, channels.StatusPhrase(ch.Status), orNone(channelLastError(e.App, chID))))
 	}
 
 	kind := string(ch.Caps.IdentityKind)

@@ -41,6 +41,7 @@ const (
 	chWA       = "chanwhatsapp001"
 	chTG       = "chantelegram001"
 	chPaused   = "chanpaused00001"
+	chError    = "chanerror000001"
 	ctAna      = "contactana00001" // WhatsApp, wrote an hour ago, assigned to the agent
 	ctLuis     = "contactluis0001" // WhatsApp, never wrote, unassigned
 	ctNobody   = "contactnobody01" // no identity, no last channel
@@ -63,6 +64,8 @@ func messagesApp(t testing.TB, hdr map[string]string, role string) *tests.TestAp
 	save("channels", chTG, map[string]any{"name": "Telegram", "type": "telegram", "config": map[string]any{"bot_token": "1:x"}})
 	save("channels", chPaused, map[string]any{"name": "Old number", "type": "whatsapp_cloud", "config": map[string]any{},
 		"status": "paused", "last_error": "paused after a configuration error from the provider (code 190): token expired"})
+	save("channels", chError, map[string]any{"name": "Token revoked", "type": "whatsapp_cloud", "config": map[string]any{},
+		"status": "error", "last_error": "(#190) Error validating access token"})
 	agent, agentTok := testapp.User(t, app, agentEmail, "agent")
 	save("contacts", ctAna, map[string]any{"first_name": "Ana", "assignee": agent.Id, "last_channel": chWA})
 	save("contacts", ctLuis, map[string]any{"first_name": "Luis"})
@@ -104,6 +107,9 @@ func TestSendMessageEndpoint(t *testing.T) {
 		{name: "no last channel", role: "manager", body: `{"contact":"` + ctNobody + `","text":"hola"}`, status: 400, want: []string{`"channel"`, "name a channel"}},
 		{name: "unknown channel", role: "manager", body: `{"contact":"` + ctAna + `","channel":"nope","text":"hola"}`, status: 400, want: []string{`No channel has id \"nope\"`}},
 		{name: "paused channel", role: "manager", body: `{"contact":"` + ctAna + `","channel":"` + chPaused + `","text":"hola"}`, status: 400, want: []string{"is paused", "token expired"}},
+		{name: "text given as a number", role: "manager", body: `{"contact":"` + ctAna + `","text":123}`, status: 400, want: []string{`"text":{"code":"invalid_type"`, "Text must be a string in quotes, not number"}},
+		{name: "template params not a list", role: "manager", body: `{"contact":"` + ctAna + `","template":{"name":"x","language":"es","params":"Ana"}}`, status: 400, want: []string{`"template":{"code":"invalid_type"`, "Template.params must be a JSON list, not string"}},
+		{name: "channel in error", role: "manager", body: `{"contact":"` + ctAna + `","channel":"` + chError + `","text":"hola"}`, status: 400, want: []string{`\"Token revoked\" is in error and sends nothing`, "Error validating access token"}},
 		{name: "no identity on that channel", role: "manager", body: `{"contact":"` + ctAna + `","channel":"` + chTG + `","text":"hola"}`, status: 400, want: []string{"has no telegram identity"}},
 		{name: "identity kind does not match the channel", role: "manager", body: `{"identity":"` + idAnaWA + `","channel":"` + chTG + `","text":"hola"}`, status: 400, want: []string{"is a whatsapp identity", "telegram identities"}},
 		{name: "empty content", role: "manager", body: `{"contact":"` + ctAna + `"}`, status: 400, want: []string{"Content is empty"}},

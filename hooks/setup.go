@@ -1,9 +1,12 @@
 package hooks
 
 import (
+	"errors"
 	"net/http"
+	"sort"
 	"strings"
 
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -61,8 +64,33 @@ func setupOwner(e *core.RequestEvent) error {
 		token, err = u.NewAuthToken()
 		return err
 	})
+	var verrs validation.Errors
+	if errors.As(err, &verrs) {
+		// PocketBase's own answer names the fields in data but says
+		// "Something went wrong" on top: say what to fix there too.
+		return apis.NewBadRequestError(validationSummary(verrs), verrs)
+	}
 	if err != nil {
-		return err // validation errors become a 400 naming the field
+		return err
 	}
 	return e.JSON(http.StatusOK, map[string]any{"token": token})
+}
+
+// validationSummary is "Email: must be a valid email address. Password: ..."
+// for the fields of a failed validation, in name order.
+func validationSummary(verrs validation.Errors) string {
+	keys := make([]string, 0, len(verrs))
+	for k := range verrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		msg := strings.TrimSuffix(verrs[k].Error(), ".")
+		if msg == "" {
+			msg = "is not valid"
+		}
+		parts[i] = strings.ToUpper(k[:1]) + k[1:] + ": " + strings.ToLower(msg[:1]) + msg[1:] + "."
+	}
+	return strings.Join(parts, " ")
 }

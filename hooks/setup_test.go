@@ -33,7 +33,8 @@ func TestSetupCreatesOwnerOnce(t *testing.T) {
 		{
 			Name: "bad input names the field", Method: http.MethodPost, URL: "/api/pregon/setup",
 			Body:           strings.NewReader(`{"email":"not-an-email","password":"x"}`),
-			ExpectedStatus: 400, ExpectedContent: []string{`"email"`, `"password"`},
+			ExpectedStatus: 400, ExpectedContent: []string{`"email"`, `"password"`,
+				`"message":"Email: must be a valid email address. Password: must be at least 8 character(s)."`},
 			TestAppFactory: testapp.Factory(nil),
 		},
 		{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"pregon/channels"
@@ -72,7 +73,9 @@ func classifyResponse(status int, body []byte, secrets []string) *channels.Error
 			fmt.Sprintf("WhatsApp answered HTTP %d (%s) without a Graph error", status, http.StatusText(status)))
 	}
 	detail := ge.Error.Message
-	if d := ge.Error.ErrorData.Details; d != "" {
+	// Meta often repeats the message in error_data.details ("(#190) X" and
+	// "X"): add the details only when they say something more.
+	if d := ge.Error.ErrorData.Details; d != "" && !strings.Contains(detail, d) {
 		detail += ": " + d
 	}
 	return Classify(ge.Error.Code, channels.Redact(detail, secrets...), status)

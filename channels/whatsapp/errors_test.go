@@ -62,3 +62,18 @@ func TestClassifyResponseNonJSON(t *testing.T) {
 		t.Fatalf("got %+v", e)
 	}
 }
+
+// A channel test against a revoked token showed "(#190) Error validating
+// access token: …: Error validating access token: …": Meta repeats the
+// message in error_data.details, and the details are added only when they
+// say more.
+func TestClassifyResponseDetailsAddedOnlyWhenNew(t *testing.T) {
+	same := `{"error":{"message":"(#190) Error validating access token","code":190,"error_data":{"details":"Error validating access token"}}}`
+	if e := classifyResponse(401, []byte(same), nil); e.Detail != "(#190) Error validating access token" {
+		t.Fatalf("repeated details: %q", e.Detail)
+	}
+	more := `{"error":{"message":"(#131026) Message undeliverable","code":131026,"error_data":{"details":"Recipient is not on WhatsApp"}}}`
+	if e := classifyResponse(400, []byte(more), nil); e.Detail != "(#131026) Message undeliverable: Recipient is not on WhatsApp" {
+		t.Fatalf("new details: %q", e.Detail)
+	}
+}
