@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pregon/channels"
+	"pregon/outbox"
 	"pregon/reasons"
 )
 
@@ -98,11 +99,17 @@ func (r Row) Item(lang string, loc *time.Location) Item {
 
 // RenderContent turns a stored content object into its type and one line
 // of text a person can read: the text itself; a template's name, language
-// and parameters; a media file's caption and URL.
+// and parameters; a media file's caption and URL. When the outbox used the
+// row's outside-the-window template (WhatsApp's window was closed at send
+// time), that template is what the provider got, so that is what it shows.
 func RenderContent(raw string) (ctype, text string) {
-	var c channels.Content
-	if raw == "" || json.Unmarshal([]byte(raw), &c) != nil {
+	var sc outbox.StoredContent
+	if raw == "" || json.Unmarshal([]byte(raw), &sc) != nil {
 		return "", raw
+	}
+	c := sc.Content
+	if sc.Chosen == outbox.ChosenOutsideWindow && sc.OutsideWindow != nil {
+		c = *sc.OutsideWindow
 	}
 	switch c.Type() {
 	case channels.ContentText:

@@ -43,6 +43,9 @@ type claimed struct {
 	tierNew bool
 	// businessInitiated: the customer-service window was closed at send time.
 	businessInitiated bool
+	// choseOutsideWindow: content is the stored outside-the-window
+	// template; the result records it (StoredContent.Chosen).
+	choseOutsideWindow bool
 }
 
 // claim takes up to limit due messages of a channel, highest priority first

@@ -20,7 +20,17 @@ type StoredContent struct {
 	// capabilities say TemplatesOutsideWindow, and only when the window is
 	// closed.
 	OutsideWindow *channels.Content `json:"outside_window,omitempty"`
+	// Chosen is ChosenOutsideWindow once a call was made (or refused at the
+	// last step) with OutsideWindow instead of Content, so that the failed
+	// log and the delivery answer show what the provider actually got. The
+	// outbox writes it with the call's result; it never reads it back (a
+	// retry decides again by the window at that moment).
+	Chosen string `json:"chosen,omitempty"`
 }
+
+// ChosenOutsideWindow marks stored content whose outside-the-window
+// template was the variant used (StoredContent.Chosen).
+const ChosenOutsideWindow = "outside_window"
 
 // decodeContent reads a stored content column; unreadable content is empty
 // (the dispatcher fails it as invalid_content).
@@ -42,5 +52,6 @@ func (m *claimed) useOutsideWindow() bool {
 		return false
 	}
 	m.content, m.outsideWindow = *m.outsideWindow, nil
+	m.choseOutsideWindow = true
 	return true
 }

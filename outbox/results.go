@@ -55,9 +55,9 @@ func newRecorder(app core.App) *recorder {
 	// OR FAIL: a multi-row statement that may abort makes SQLite copy every
 	// page it touches to a statement journal first; an error rolls the
 	// whole transaction back anyway.
-	sent := multirow.New(db, 4, []int{32, 8, 1}, func(n int) string {
-		return `WITH v(seq, pid, tier, at) AS (VALUES ` + multirow.Rows("(?,?,?,?)", n) + `)
-			UPDATE OR FAIL messages SET provider_id = v.pid,
+	sent := multirow.New(db, 5, []int{32, 8, 1}, func(n int) string {
+		return `WITH v(seq, pid, tier, at, ow) AS (VALUES ` + multirow.Rows("(?,?,?,?,?)", n) + `)
+			UPDATE OR FAIL messages SET provider_id = v.pid, content = ` + chosenSQL("v.ow") + `,
 			sent_at = CASE WHEN sent_at = '' THEN v.at ELSE sent_at END,
 			status = CASE WHEN ` + RankSQL + ` < 2 THEN 'sent' ELSE status END,
 			tier_at = CASE WHEN v.tier THEN v.at ELSE tier_at END,
@@ -151,9 +151,9 @@ func (rc *recorder) recordSent(tx core.App, nowS string, rs []result) (func(seq 
 	if len(rs) == 0 {
 		return all, nil
 	}
-	args := make([]any, 0, 4*len(rs))
+	args := make([]any, 0, 5*len(rs))
 	for _, r := range rs {
-		args = append(args, r.msg.Seq, r.providerID, r.tierAt, nowS)
+		args = append(args, r.msg.Seq, r.providerID, r.tierAt, nowS, r.msg.choseOutsideWindow)
 	}
 	n, err := rc.sent.Exec(tx, args)
 	if err != nil {
@@ -176,6 +176,14 @@ func (rc *recorder) recordSent(tx core.App, nowS string, rs []result) (func(seq 
 		exists[s] = true
 	}
 	return func(seq int64) bool { return exists[seq] }, nil
+}
+
+// chosenSQL is the content column after a result: marked with the variant
+// that was used when it was the outside-the-window template (flag is a
+// bound boolean), unchanged otherwise. A requeue leaves it alone: the next
+// attempt chooses again.
+func chosenSQL(flag string) string {
+	return `CASE WHEN ` + flag + ` THEN json_set(content, '$.chosen', '` + ChosenOutsideWindow + `') ELSE content END`
 }
 
 // seqList and seqParams spell n row ids as {:q0},{:q1}… and bind them.
@@ -235,17 +243,18 @@ func recordOthers(tx core.App, nowS string, rs []result, withEvents bool, channe
 				error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
 		case resultFailed:
 			sql = `UPDATE messages SET status = 'failed', failed_at = {:now}, error_code = {:code},
-				error_class = {:class}, error_detail = {:detail}, updated = {:now}
+				error_class = {:class}, error_detail = {:detail}, content = ` + chosenSQL("{:ow}") + `, updated = {:now}
 				WHERE rowid = {:seq} AND status = 'sending'`
 		case resultUnknown:
 			sql = `UPDATE messages SET status = 'unknown', unknown_at = {:now}, tier_at = {:now},
-				error_detail = {:detail}, updated = {:now} WHERE rowid = {:seq} AND status = 'sending'`
+				error_detail = {:detail}, content = ` + chosenSQL("{:ow}") + `, updated = {:now}
+				WHERE rowid = {:seq} AND status = 'sending'`
 		}
 		stmts[k] = tx.DB().NewQuery(sql).Prepare()
 		return stmts[k]
 	}
 	for _, r := range rs {
-		p := dbx.Params{"seq": r.msg.Seq, "now": nowS}
+		p := dbx.Params{"seq": r.msg.Seq, "now": nowS, "ow": r.msg.choseOutsideWindow}
 		var status string
 		switch r.kind {
 		case resultRequeue:
