@@ -98,3 +98,24 @@ func demoCall(t *testing.T, method, u, token, body string, into any) {
 		t.Fatalf("%s %s: %d", method, u, st)
 	}
 }
+
+// The first start prints how to create a superuser, never a live token:
+// PocketBase's installer link (/_/#/pbinstal/<token>) would land in Docker
+// logs. Once a superuser exists the hint is gone.
+func TestFirstStartPrintsNoSuperuserToken(t *testing.T) {
+	dir := t.TempDir()
+	s := StartServer(t, dir)
+	s.Stop(t) // PocketBase would print its link from a goroutine after listening: read the whole run's output
+	log := s.Log()
+	if strings.Contains(log, "pbinstal") || !strings.Contains(log, "superuser upsert EMAIL PASSWORD") {
+		t.Fatalf("first start output:\n%s", log)
+	}
+	if out, err := exec.Command(binary, "superuser", "upsert", "root@tienda.mx", "a-long-password-1", "--dir="+dir).CombinedOutput(); err != nil {
+		t.Fatalf("superuser upsert: %v\n%s", err, out)
+	}
+	s = StartServer(t, dir)
+	s.Stop(t)
+	if log := s.Log(); strings.Contains(log, "superuser upsert") || strings.Contains(log, "pbinstal") {
+		t.Fatalf("with a superuser the hint must be gone:\n%s", log)
+	}
+}

@@ -2,11 +2,14 @@ package hooks
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -16,6 +19,15 @@ import (
 // as PocketBase's own installer). Afterwards it answers 403.
 func bindSetup(env *Env) {
 	env.App.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		// PocketBase's installer prints a live superuser token in a link on
+		// the console at first start, and console output ends up in Docker
+		// logs and log shippers: a secret in a log line. Pregón's owner is
+		// created with POST /api/pregon/setup; a superuser (for PocketBase's
+		// admin UI) with the superuser command, which the hint names.
+		se.InstallerFunc = nil
+		if hint := superuserHint(se.App); hint != "" {
+			fmt.Fprintln(os.Stdout, hint)
+		}
 		se.Router.GET("/api/pregon/setup", func(e *core.RequestEvent) error {
 			n, err := e.App.CountRecords("users")
 			if err != nil {
@@ -93,4 +105,16 @@ func validationSummary(verrs validation.Errors) string {
 		parts[i] = strings.ToUpper(k[:1]) + k[1:] + ": " + strings.ToLower(msg[:1]) + msg[1:] + "."
 	}
 	return strings.Join(parts, " ")
+}
+
+// superuserHint says how to create the first superuser while there is none,
+// without any token; "" once one exists.
+func superuserHint(app core.App) string {
+	n, err := app.CountRecords(core.CollectionNameSuperusers, dbx.Not(dbx.HashExp{"email": core.DefaultInstallerEmail}))
+	if err != nil || n > 0 {
+		return ""
+	}
+	return "No PocketBase superuser yet (only needed for the admin UI at /_/): create one with\n" +
+		"  pregon superuser upsert EMAIL PASSWORD   (or: go run . superuser upsert EMAIL PASSWORD)\n" +
+		"The shop's owner account is created with POST /api/pregon/setup (docs/API.md)."
 }

@@ -5,8 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/pocketbase/pocketbase/tools/hook"
 
+	"pregon/hooks"
 	"pregon/internal/testapp"
 )
 
@@ -59,5 +63,31 @@ func TestSetupCreatesOwnerOnce(t *testing.T) {
 	}
 	for _, s := range scenarios {
 		s.Test(t)
+	}
+}
+
+// PocketBase's installer would print a live superuser token on the console
+// at first start (it lands in Docker logs): Pregón's serve hook turns it off.
+func TestServeTurnsOffPocketBasesTokenPrintingInstaller(t *testing.T) {
+	app, _ := testapp.New(t, hooks.Options{})
+	r, err := apis.NewRouter(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	installer := func(core.App, *core.Record, string) error { called = true; return nil }
+	// The test app turns the installer off itself, first thing (priority
+	// -99999): put one back right after it, before Pregón's hooks run.
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{Priority: -99998, Func: func(e *core.ServeEvent) error {
+		e.InstallerFunc = installer
+		return e.Next()
+	}})
+	se := &core.ServeEvent{App: app, Router: r, Server: &http.Server{}, InstallerFunc: installer}
+	if err := app.OnServe().Trigger(se, func(e *core.ServeEvent) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	app.Cron().Stop()
+	if se.InstallerFunc != nil || called {
+		t.Fatal("the installer, which prints a superuser token, must be off")
 	}
 }
