@@ -576,3 +576,42 @@ func TestPlanningResumesAfterARestart(t *testing.T) {
 	}
 	assertTotals(t, w, id)
 }
+
+// The preview and the test send leave a duplicate out exactly as the
+// audience does: the seed walk found the audience counting Ana's second
+// contact as duplicate_identity while its preview promised it the message
+// and a test send went out to it.
+func TestPreviewAndTestSendLeaveDuplicatesOut(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	older := w.contact(map[string]any{"first_name": "Ana", "phone": "+525512345678", "email": "ana@correo.mx"})
+	w.wrote(older, "whatsapp", wa, epoch.Add(-time.Hour))
+	younger := w.contact(map[string]any{"first_name": "Ana Duplicada", "phone": "+525588889999", "email": "ANA@correo.mx"})
+	w.wrote(younger, "whatsapp", wa, epoch.Add(-time.Hour))
+	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Todos"), "channel_mode": "specific", "channel": wa,
+		"content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name|cliente}}"}}})
+
+	br, err := w.env.Broadcasts.Audience(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if br.Excluded["duplicate_identity"] != 1 || br.Recipients != 1 {
+		t.Fatalf("audience: %+v", br)
+	}
+	pv, err := w.env.Broadcasts.Preview(id, younger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Excluded == nil || pv.Excluded.Code != "duplicate_identity" {
+		t.Fatalf("preview of the younger duplicate: excluded %+v, want duplicate_identity", pv.Excluded)
+	}
+	if pv, err := w.env.Broadcasts.Preview(id, older); err != nil || pv.Excluded != nil {
+		t.Fatalf("preview of the older contact: %+v, %v; want it to get the message", pv, err)
+	}
+	if _, err := w.env.Broadcasts.TestSend(id, younger); err == nil || !strings.Contains(err.Error(), "same identifier") {
+		t.Fatalf("test send to the duplicate: %v, want a refusal naming the reason", err)
+	}
+	if _, err := w.env.Broadcasts.TestSend(id, older); err != nil {
+		t.Fatalf("test send to the older contact: %v", err)
+	}
+}
