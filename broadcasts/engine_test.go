@@ -615,3 +615,32 @@ func TestPreviewAndTestSendLeaveDuplicatesOut(t *testing.T) {
 		t.Fatalf("test send to the older contact: %v", err)
 	}
 }
+
+// The audience breakdown speaks the seed's Spanish too ("Enviando un total
+// de N mensajes a M destinatarios"), beside the English, and a rate of one
+// reads "1 message per second", not "1 messages".
+func TestAudienceSummaryInSpanish(t *testing.T) {
+	w := newWorld(t)
+	sms := w.channel("SMS Twilio", "twilio_sms", map[string]any{"rate_per_second": 1})
+	w.people(2, 0)
+	w.contact(map[string]any{"first_name": "Eva", "email": "eva@correo.mx"}) // no phone: no SMS identity
+	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Todos"), "channel_mode": "specific", "channel": sms,
+		"content": map[string]any{"twilio_sms": map[string]any{"text": "Hola {{contact.first_name|cliente}}"}}})
+	br, err := w.env.Broadcasts.Audience(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := `Sending a total of 2 messages to 2 recipients; 1 of the 3 contacts in the audience is left out; it will take less than a minute, limited by channel "SMS Twilio" at 1 message per second`
+	es := `Enviando un total de 2 mensajes a 2 destinatarios; 1 de 3 contactos de la audiencia queda fuera; tardará menos de un minuto, limitada por el canal "SMS Twilio", a 1 mensaje por segundo`
+	if br.Summary != en || br.SummaryES != es {
+		t.Fatalf("summary:\n got %s\nwant %s\nsummary_es:\n got %s\nwant %s", br.Summary, en, br.SummaryES, es)
+	}
+
+	w.exec("UPDATE broadcasts SET rate_count = 1, rate_unit = 'hour' WHERE id = {:id}", dbx.Params{"id": id})
+	if br, err = w.env.Broadcasts.Audience(id); err != nil {
+		t.Fatal(err)
+	}
+	if want := "tardará unas 2 horas 0 minutos, limitada por la velocidad de envío de la propia transmisión"; !strings.HasSuffix(br.SummaryES, want) {
+		t.Fatalf("summary_es %q, want it to end %q", br.SummaryES, want)
+	}
+}
