@@ -434,6 +434,9 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 	}
 	w.drain(rid)
 	r := w.record(rid)
+	if r.GetString("name") != "Promo (reenvío)" {
+		t.Fatalf("a resend in a Spanish workspace is named %q, want \"Promo (reenvío)\"", r.GetString("name"))
+	}
 	if r.GetString("resend_of") != id || r.GetInt("targeted") != 2 || r.GetInt("sent") != 1 || w.excluded(rid)["opted_out"] != 1 {
 		t.Fatalf("resend: resend_of %s targeted %d sent %d excluded %s", r.GetString("resend_of"), r.GetInt("targeted"), r.GetInt("sent"), r.GetString("excluded"))
 	}
@@ -443,9 +446,13 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 
 	// With include_permanent the permanent failure is tried too, but not
 	// the contact the first resend already reached.
+	w.exec("UPDATE settings SET language = 'en'", nil)
 	rid2, err := w.env.Broadcasts.Resend(id, true, "test", "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := w.record(rid2).GetString("name"); n != "Promo (resend)" {
+		t.Fatalf("a resend in an English workspace is named %q, want \"Promo (resend)\"", n)
 	}
 	w.drain(rid2)
 	if r := w.record(rid2); r.GetInt("targeted") != 2 || r.GetInt("sent") != 1 || w.excluded(rid2)["opted_out"] != 1 {
