@@ -93,7 +93,10 @@ type ChannelAudience struct {
 // to M recipients", who is left out and why, per channel, and how long it
 // will take.
 type Breakdown struct {
-	Summary       string            `json:"summary"`
+	Summary string `json:"summary"`
+	// SummaryES is the summary in the seed's Spanish: "Enviando un total
+	// de 20 mensajes a 10 destinatarios".
+	SummaryES     string            `json:"summary_es"`
 	Targeted      int               `json:"targeted"`
 	Recipients    int               `json:"recipients"`
 	Messages      int               `json:"messages"`
@@ -245,15 +248,15 @@ func finish(br *Breakdown, b *Broadcast, ts []target, per map[string]*ChannelAud
 	for i := range br.Channels {
 		br.Channels[i].Seconds = br.Estimate.perChannel[br.Channels[i].Channel]
 	}
-	br.Summary = summary(br)
+	br.Summary, br.SummaryES = summary(br), summaryES(br)
 }
 
 func summary(br *Breakdown) string {
-	s := fmt.Sprintf("Sending a total of %s %s to %s %s", thousands(br.Messages), plural(br.Messages, "message", "messages"),
-		thousands(br.Recipients), plural(br.Recipients, "recipient", "recipients"))
+	s := fmt.Sprintf("Sending a total of %s %s to %s %s", thousands(br.Messages), plural(br.Messages == 1, "message", "messages"),
+		thousands(br.Recipients), plural(br.Recipients == 1, "recipient", "recipients"))
 	if br.ExcludedTotal > 0 {
 		s += fmt.Sprintf("; %s of the %s %s in the audience %s left out", thousands(br.ExcludedTotal), thousands(br.Targeted),
-			plural(br.Targeted, "contact", "contacts"), plural(br.ExcludedTotal, "is", "are"))
+			plural(br.Targeted == 1, "contact", "contacts"), plural(br.ExcludedTotal == 1, "is", "are"))
 	}
 	if br.Recipients > 0 {
 		s += "; " + br.Estimate.Text
@@ -261,9 +264,22 @@ func summary(br *Breakdown) string {
 	return s
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
+func summaryES(br *Breakdown) string {
+	s := fmt.Sprintf("Enviando un total de %s %s a %s %s", thousands(br.Messages), plural(br.Messages == 1, "mensaje", "mensajes"),
+		thousands(br.Recipients), plural(br.Recipients == 1, "destinatario", "destinatarios"))
+	if br.ExcludedTotal > 0 {
+		s += fmt.Sprintf("; %s de %s %s de la audiencia %s fuera", thousands(br.ExcludedTotal), thousands(br.Targeted),
+			plural(br.Targeted == 1, "contacto", "contactos"), plural(br.ExcludedTotal == 1, "queda", "quedan"))
+	}
+	if br.Recipients > 0 {
+		s += "; " + br.Estimate.TextES
+	}
+	return s
+}
+
+func plural(one bool, singular, many string) string {
+	if one {
+		return singular
 	}
 	return many
 }

@@ -434,6 +434,9 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 	}
 	w.drain(rid)
 	r := w.record(rid)
+	if r.GetString("name") != "Promo (reenvío)" {
+		t.Fatalf("a resend in a Spanish workspace is named %q, want \"Promo (reenvío)\"", r.GetString("name"))
+	}
 	if r.GetString("resend_of") != id || r.GetInt("targeted") != 2 || r.GetInt("sent") != 1 || w.excluded(rid)["opted_out"] != 1 {
 		t.Fatalf("resend: resend_of %s targeted %d sent %d excluded %s", r.GetString("resend_of"), r.GetInt("targeted"), r.GetInt("sent"), r.GetString("excluded"))
 	}
@@ -443,9 +446,13 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 
 	// With include_permanent the permanent failure is tried too, but not
 	// the contact the first resend already reached.
+	w.exec("UPDATE settings SET language = 'en'", nil)
 	rid2, err := w.env.Broadcasts.Resend(id, true, "test", "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := w.record(rid2).GetString("name"); n != "Promo (resend)" {
+		t.Fatalf("a resend in an English workspace is named %q, want \"Promo (resend)\"", n)
 	}
 	w.drain(rid2)
 	if r := w.record(rid2); r.GetInt("targeted") != 2 || r.GetInt("sent") != 1 || w.excluded(rid2)["opted_out"] != 1 {
@@ -575,4 +582,72 @@ func TestPlanningResumesAfterARestart(t *testing.T) {
 		t.Fatalf("after the restart: done %v targeted %d queued %d", r.GetBool("plan_done"), r.GetInt("targeted"), r.GetInt("queued"))
 	}
 	assertTotals(t, w, id)
+}
+
+// The preview and the test send leave a duplicate out exactly as the
+// audience does: the seed walk found the audience counting Ana's second
+// contact as duplicate_identity while its preview promised it the message
+// and a test send went out to it.
+func TestPreviewAndTestSendLeaveDuplicatesOut(t *testing.T) {
+	w := newWorld(t)
+	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
+	older := w.contact(map[string]any{"first_name": "Ana", "phone": "+525512345678", "email": "ana@correo.mx"})
+	w.wrote(older, "whatsapp", wa, epoch.Add(-time.Hour))
+	younger := w.contact(map[string]any{"first_name": "Ana Duplicada", "phone": "+525588889999", "email": "ANA@correo.mx"})
+	w.wrote(younger, "whatsapp", wa, epoch.Add(-time.Hour))
+	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Todos"), "channel_mode": "specific", "channel": wa,
+		"content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name|cliente}}"}}})
+
+	br, err := w.env.Broadcasts.Audience(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if br.Excluded["duplicate_identity"] != 1 || br.Recipients != 1 {
+		t.Fatalf("audience: %+v", br)
+	}
+	pv, err := w.env.Broadcasts.Preview(id, younger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Excluded == nil || pv.Excluded.Code != "duplicate_identity" {
+		t.Fatalf("preview of the younger duplicate: excluded %+v, want duplicate_identity", pv.Excluded)
+	}
+	if pv, err := w.env.Broadcasts.Preview(id, older); err != nil || pv.Excluded != nil {
+		t.Fatalf("preview of the older contact: %+v, %v; want it to get the message", pv, err)
+	}
+	if _, err := w.env.Broadcasts.TestSend(id, younger); err == nil || !strings.Contains(err.Error(), "same identifier") {
+		t.Fatalf("test send to the duplicate: %v, want a refusal naming the reason", err)
+	}
+	if _, err := w.env.Broadcasts.TestSend(id, older); err != nil {
+		t.Fatalf("test send to the older contact: %v", err)
+	}
+}
+
+// The audience breakdown speaks the seed's Spanish too ("Enviando un total
+// de N mensajes a M destinatarios"), beside the English, and a rate of one
+// reads "1 message per second", not "1 messages".
+func TestAudienceSummaryInSpanish(t *testing.T) {
+	w := newWorld(t)
+	sms := w.channel("SMS Twilio", "twilio_sms", map[string]any{"rate_per_second": 1})
+	w.people(2, 0)
+	w.contact(map[string]any{"first_name": "Eva", "email": "eva@correo.mx"}) // no phone: no SMS identity
+	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Todos"), "channel_mode": "specific", "channel": sms,
+		"content": map[string]any{"twilio_sms": map[string]any{"text": "Hola {{contact.first_name|cliente}}"}}})
+	br, err := w.env.Broadcasts.Audience(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := `Sending a total of 2 messages to 2 recipients; 1 of the 3 contacts in the audience is left out; it will take less than a minute, limited by channel "SMS Twilio" at 1 message per second`
+	es := `Enviando un total de 2 mensajes a 2 destinatarios; 1 de 3 contactos de la audiencia queda fuera; tardará menos de un minuto, limitada por el canal "SMS Twilio", a 1 mensaje por segundo`
+	if br.Summary != en || br.SummaryES != es {
+		t.Fatalf("summary:\n got %s\nwant %s\nsummary_es:\n got %s\nwant %s", br.Summary, en, br.SummaryES, es)
+	}
+
+	w.exec("UPDATE broadcasts SET rate_count = 1, rate_unit = 'hour' WHERE id = {:id}", dbx.Params{"id": id})
+	if br, err = w.env.Broadcasts.Audience(id); err != nil {
+		t.Fatal(err)
+	}
+	if want := "tardará unas 2 horas 0 minutos, limitada por la velocidad de envío de la propia transmisión"; !strings.HasSuffix(br.SummaryES, want) {
+		t.Fatalf("summary_es %q, want it to end %q", br.SummaryES, want)
+	}
 }

@@ -13,8 +13,11 @@ import (
 type Estimate struct {
 	Seconds float64 `json:"seconds"`
 	Text    string  `json:"text"`
+	// TextES is Text in Spanish, for a shop owner's screen.
+	TextES string `json:"text_es"`
 	// LimitedBy names what sets the pace: "the broadcast's rate" or a channel.
-	LimitedBy string `json:"limited_by"`
+	LimitedBy   string `json:"limited_by"`
+	LimitedByES string `json:"limited_by_es"`
 
 	perChannel map[string]float64
 }
@@ -32,17 +35,22 @@ func estimate(counts map[string]int, ts []target, own float64) Estimate {
 		s := float64(n) / t.Rate
 		est.perChannel[t.ID] = s
 		if s > est.Seconds {
-			est.Seconds, est.LimitedBy = s, fmt.Sprintf("channel %q at %s messages per second", t.Name, trimFloat(t.Rate))
+			rate := trimFloat(t.Rate)
+			est.Seconds = s
+			est.LimitedBy = fmt.Sprintf("channel %q at %s %s per second", t.Name, rate, plural(rate == "1", "message", "messages"))
+			est.LimitedByES = fmt.Sprintf("el canal %q, a %s %s por segundo", t.Name, rate, plural(rate == "1", "mensaje", "mensajes"))
 		}
 	}
 	if own > 0 {
 		if s := float64(total) / own; s > est.Seconds {
-			est.Seconds, est.LimitedBy = s, "the broadcast's own rate"
+			est.Seconds, est.LimitedBy, est.LimitedByES = s, "the broadcast's own rate", "la velocidad de envío de la propia transmisión"
 		}
 	}
-	est.Text = "it will take " + humanDuration(time.Duration(est.Seconds*float64(time.Second)))
+	d := time.Duration(est.Seconds * float64(time.Second))
+	est.Text, est.TextES = "it will take "+humanDuration(d), "tardará "+humanDurationES(d)
 	if est.LimitedBy != "" {
 		est.Text += ", limited by " + est.LimitedBy
+		est.TextES += ", limitada por " + est.LimitedByES
 	}
 	return est
 }
@@ -75,11 +83,28 @@ func humanDuration(d time.Duration) string {
 		return "less than a minute"
 	case d < time.Hour:
 		m := int(math.Round(d.Minutes()))
-		return fmt.Sprintf("about %d %s", m, plural(m, "minute", "minutes"))
+		return fmt.Sprintf("about %d %s", m, plural(m == 1, "minute", "minutes"))
 	case d < 24*time.Hour:
 		h, m := int(d.Hours()), int(math.Round(d.Minutes()))%60
-		return fmt.Sprintf("about %d %s %d %s", h, plural(h, "hour", "hours"), m, plural(m, "minute", "minutes"))
+		return fmt.Sprintf("about %d %s %d %s", h, plural(h == 1, "hour", "hours"), m, plural(m == 1, "minute", "minutes"))
 	}
 	days, h := int(d.Hours())/24, int(math.Round(d.Hours()))%24
-	return fmt.Sprintf("about %d %s %d %s", days, plural(days, "day", "days"), h, plural(h, "hour", "hours"))
+	return fmt.Sprintf("about %d %s %d %s", days, plural(days == 1, "day", "days"), h, plural(h == 1, "hour", "hours"))
+}
+
+// humanDurationES is humanDuration in Spanish: "menos de un minuto",
+// "unos 4 minutos", "unas 2 horas 5 minutos", "unos 8 días 3 horas".
+func humanDurationES(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "menos de un minuto"
+	case d < time.Hour:
+		m := int(math.Round(d.Minutes()))
+		return fmt.Sprintf("%s %d %s", plural(m == 1, "un", "unos"), m, plural(m == 1, "minuto", "minutos"))
+	case d < 24*time.Hour:
+		h, m := int(d.Hours()), int(math.Round(d.Minutes()))%60
+		return fmt.Sprintf("%s %d %s %d %s", plural(h == 1, "una", "unas"), h, plural(h == 1, "hora", "horas"), m, plural(m == 1, "minuto", "minutos"))
+	}
+	days, h := int(d.Hours())/24, int(math.Round(d.Hours()))%24
+	return fmt.Sprintf("%s %d %s %d %s", plural(days == 1, "un", "unos"), days, plural(days == 1, "día", "días"), h, plural(h == 1, "hora", "horas"))
 }

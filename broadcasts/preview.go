@@ -3,6 +3,7 @@ package broadcasts
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -77,6 +78,19 @@ func (e *Engine) Preview(id, contact string) (*Preview, error) {
 			}
 			in := n > 0
 			out.InSegment = &in
+			// The audience and the planner leave the younger contacts of one
+			// person out as duplicates; so must the preview and the test send,
+			// or the preview of a duplicate promises a message the broadcast
+			// never sends.
+			if in && r.Reason == "" {
+				dups, err := findDuplicates(e.app, m)
+				if err != nil {
+					return nil, err
+				}
+				if slices.Contains(dups, contact) {
+					r.Reason = reasons.DuplicateID
+				}
+			}
 		}
 	}
 	var t *target

@@ -11,6 +11,7 @@ import (
 
 	"pregon/events"
 	"pregon/reasons"
+	"pregon/workspace"
 )
 
 // A resend sends a finished broadcast again to its failed recipients, as a
@@ -133,7 +134,17 @@ func (e *Engine) Resend(id string, permanent bool, actor, userID string) (string
 		"only_previously_interacted", "timezone", "rate_count", "rate_unit"} {
 		r.Set(f, orig.Get(f))
 	}
-	name := orig.GetString("name") + " (resend)"
+	// The name shows in reports and the failed log next to the original's,
+	// so it reads in the workspace's language: "Promo Buen Fin (reenvío)".
+	st, err := workspace.Load(e.app)
+	if err != nil {
+		return "", err
+	}
+	suffix := " (resend)"
+	if strings.HasPrefix(strings.ToLower(st.Language), "es") {
+		suffix = " (reenvío)"
+	}
+	name := orig.GetString("name") + suffix
 	if rs := []rune(name); len(rs) > 200 {
 		name = string(rs[:200])
 	}

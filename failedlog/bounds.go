@@ -23,6 +23,10 @@ var boundLayouts = []struct {
 	{"2006-01-02T15:04Z07:00", false, time.Minute},
 	{time.RFC3339, false, time.Second},
 	{"2006-01-02 15:04:05Z07:00", false, time.Second}, // PocketBase's own dates
+	// Day first, as a Spanish-speaking owner writes "the 21st" and as the
+	// segments and the contacts import already read dates: 21/11/2025.
+	{"2/1/2006", true, 0},
+	{"2/1/2006 15:04", true, time.Minute},
 }
 
 // ParseBound reads a from (upper false) or to (upper true) value. The
@@ -52,5 +56,5 @@ func ParseBound(s string, loc *time.Location, upper bool) (time.Time, error) {
 		}
 		return t.Add(l.step), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date (2025-11-21) or a date and time (2025-11-21T18:30, or with an offset 2025-11-21T18:30:00-06:00)", s)
+	return time.Time{}, fmt.Errorf("%q is not a date (2025-11-21 or 21/11/2025) or a date and time (2025-11-21T18:30, or with an offset 2025-11-21T18:30:00-06:00)", s)
 }

@@ -31,6 +31,10 @@ func TestParseBound(t *testing.T) {
 		{"2025-11-21T18:30:00-05:00", false, "2025-11-21T23:30:00Z"},
 		{"2025-11-21T18:30:00.500Z", false, "2025-11-21T18:30:00.5Z"},
 		{"2025-11-21 18:30:00.000Z", true, "2025-11-21T18:30:00.001Z"},
+		{"21/11/2025", false, "2025-11-21T06:00:00Z"}, // day first, as the seed's owner writes it
+		{"21/11/2025", true, "2025-11-22T06:00:00Z"},
+		{"1/3/2025", false, "2025-03-01T06:00:00Z"},
+		{"21/11/2025 18:30", true, "2025-11-22T00:31:00Z"},
 	} {
 		got, err := failedlog.ParseBound(c.in, mx, c.upper)
 		if err != nil {
@@ -41,7 +45,7 @@ func TestParseBound(t *testing.T) {
 			t.Errorf("ParseBound(%q, upper=%v) = %s, want %s", c.in, c.upper, s, c.want)
 		}
 	}
-	for _, bad := range []string{"21/11/2025", "2025-13-01", "ayer", "2025-11-21T25:00", "1700000000"} {
+	for _, bad := range []string{"11/21/2025", "2025-13-01", "ayer", "2025-11-21T25:00", "1700000000"} {
 		if _, err := failedlog.ParseBound(bad, mx, false); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: want an error that quotes it, got %v", bad, err)
 		}

@@ -264,7 +264,7 @@ func TestFailedLogBadInput(t *testing.T) {
 		status int
 		says   []string
 	}{
-		{"from=21/11/2025", 400, []string{`"from"`, `21/11/2025`, `is not a date`}},
+		{"from=11/21/2025", 400, []string{`"from"`, `11/21/2025`, `is not a date (2025-11-21 or 21/11/2025)`}},
 		{"to=ayer", 400, []string{`"to"`, `ayer`}},
 		{"from=2025-11-22&to=2025-11-21", 400, []string{`"to"`, "must be later than from"}},
 		{"page=0", 400, []string{`"page"`, "from 1"}},
