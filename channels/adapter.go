@@ -71,6 +71,11 @@ type Capabilities struct {
 	Window time.Duration
 	// TemplatesOutsideWindow: outside the window only templates may be sent.
 	TemplatesOutsideWindow bool
+	// TemplateIDPrefix, when set, is how the provider's template ids begin:
+	// such a channel names a template by its id, not by its name and
+	// language (Twilio's Content SIDs, "HX…"), so a name is refused when
+	// the message is written instead of failing after it was queued.
+	TemplateIDPrefix string
 	// Receipts: the provider reports delivered (and maybe read).
 	Receipts bool
 	// DailyTier: the channel has a rolling-24h unique-recipient limit (WhatsApp).

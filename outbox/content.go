@@ -60,7 +60,12 @@ func ValidateContent(caps channels.Capabilities, c channels.Content) error {
 		if len(t.Name) > maxTemplateName {
 			return fmt.Errorf("the template name (template.name) is longer than %d characters", maxTemplateName)
 		}
-		if strings.TrimSpace(t.Language) == "" {
+		if caps.TemplateIDPrefix != "" && !strings.HasPrefix(t.Name, caps.TemplateIDPrefix) {
+			return fmt.Errorf("on this channel a template is named by its id, which starts with %s (on Twilio: the Content SID, HX…, from Content Template Builder), not by its name: template.name is %q",
+				caps.TemplateIDPrefix, t.Name)
+		}
+		// A template id already names one language's version.
+		if strings.TrimSpace(t.Language) == "" && caps.TemplateIDPrefix == "" {
 			return fmt.Errorf("the template language (template.language) is required, e.g. es or en_US")
 		}
 		if len(t.Params) > maxTemplateParams {

@@ -13,6 +13,9 @@ var fuzzCaps = channels.Capabilities{
 	MaxTextLen:   4096, MaxCaption: 1024,
 }
 
+var twilioWA = channels.Capabilities{ContentTypes: []channels.ContentType{channels.ContentText, channels.ContentTemplate},
+	MaxTextLen: 1600, TemplateIDPrefix: "HX"}
+
 func TestValidateContentSaysWhatToFix(t *testing.T) {
 	textOnly := channels.Capabilities{ContentTypes: []channels.ContentType{channels.ContentText}, MaxTextLen: 10}
 	cases := []struct {
@@ -35,6 +38,10 @@ func TestValidateContentSaysWhatToFix(t *testing.T) {
 		{fuzzCaps, channels.Content{Media: &channels.Media{URL: "javascript:alert(1)"}}, "absolute http(s) URL"},
 		{fuzzCaps, channels.Content{Media: &channels.Media{URL: "https://x.mx/a", Kind: "sticker"}}, `media kind (media.kind) "sticker"`},
 		{fuzzCaps, channels.Content{Media: &channels.Media{URL: "https://x.mx/a", Caption: strings.Repeat("é", 1025)}}, "1025 characters"},
+		// Twilio WhatsApp names a template by its Content SID, and the SID
+		// already names the language's version.
+		{twilioWA, channels.Content{Template: &channels.Template{Name: "promo", Language: "es"}}, `Content SID, HX…, from Content Template Builder), not by its name: template.name is "promo"`},
+		{twilioWA, channels.Content{Template: &channels.Template{Name: "HX0123456789abcdef0123456789abcdef", Params: []string{"Ana"}}}, ""},
 	}
 	for i, c := range cases {
 		err := ValidateContent(c.caps, c.c)

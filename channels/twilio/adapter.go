@@ -28,6 +28,10 @@ const (
 // DefaultBaseURL is Twilio's REST host.
 const DefaultBaseURL = "https://api.twilio.com"
 
+// ContentSIDPrefix starts every Twilio Content SID: on Twilio WhatsApp a
+// template is sent by its Content SID (ContentSid), not by name.
+const ContentSIDPrefix = "HX"
+
 // MessageIDParam is the query parameter of StatusCallbackURL that carries
 // our message id; Parse reads it back into StatusUpdate.MessageID. It sits
 // in the URL, so the signature covers it.
@@ -72,6 +76,7 @@ func WhatsAppCapabilities() channels.Capabilities {
 	c.RecipientSpacing = 6 * time.Second
 	c.Window = 24 * time.Hour
 	c.TemplatesOutsideWindow = true
+	c.TemplateIDPrefix = ContentSIDPrefix
 	c.DailyTier = true
 	return c
 }

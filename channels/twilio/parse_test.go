@@ -163,3 +163,15 @@ func FuzzParseTwilio(f *testing.F) {
 		}
 	})
 }
+
+// Twilio WhatsApp names templates by Content SID: the capability tells the
+// content check (outbox.ValidateContent) to refuse a Meta-style name when
+// the message is written, not after it was queued.
+func TestWhatsAppTemplatesAreContentSIDs(t *testing.T) {
+	if got := WhatsAppCapabilities().TemplateIDPrefix; got != ContentSIDPrefix {
+		t.Fatalf("twilio_whatsapp TemplateIDPrefix = %q", got)
+	}
+	if got := SMSCapabilities().TemplateIDPrefix; got != "" {
+		t.Fatalf("twilio_sms sends no templates, TemplateIDPrefix = %q", got)
+	}
+}

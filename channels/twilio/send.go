@@ -73,7 +73,7 @@ func (a *Adapter) form(m channels.OutMessage) (url.Values, error) {
 			return nil, channels.InvalidMessage("twilio_sms sends text or media; templates are for twilio_whatsapp")
 		}
 		t := c.Template
-		if !strings.HasPrefix(t.Name, "HX") {
+		if !strings.HasPrefix(t.Name, ContentSIDPrefix) {
 			return nil, channels.InvalidMessage(fmt.Sprintf("a Twilio template is a Content SID (HX…), got %q", t.Name))
 		}
 		f.Set("ContentSid", t.Name)
