@@ -615,7 +615,7 @@ func TestPreviewAndTestSendLeaveDuplicatesOut(t *testing.T) {
 	if pv, err := w.env.Broadcasts.Preview(id, older); err != nil || pv.Excluded != nil {
 		t.Fatalf("preview of the older contact: %+v, %v; want it to get the message", pv, err)
 	}
-	if _, err := w.env.Broadcasts.TestSend(id, younger); err == nil || !strings.Contains(err.Error(), "same identifier") {
+	if _, err := w.env.Broadcasts.TestSend(id, younger); err == nil || !strings.Contains(err.Error(), "same phone or e-mail") {
 		t.Fatalf("test send to the duplicate: %v, want a refusal naming the reason", err)
 	}
 	if _, err := w.env.Broadcasts.TestSend(id, older); err != nil {

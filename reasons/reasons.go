@@ -57,7 +57,7 @@ var own = map[string]entry{
 	NotOptedIn:       {"The workspace requires an explicit opt-in and this contact has none recorded.", "El espacio de trabajo exige consentimiento explícito y este contacto no lo tiene registrado.", false},
 	NoIdentity:       {"The contact has no identity on this channel.", "El contacto no tiene un identificador en este canal.", false},
 	InvalidID:        {"The contact's identifier has an invalid format for this channel.", "El identificador del contacto tiene un formato no válido para este canal.", false},
-	DuplicateID:      {"Another contact in the audience has the same identifier; it was sent once.", "Otro contacto de la audiencia tiene el mismo identificador; se envió una sola vez.", false},
+	DuplicateID:      {"A duplicate contact: another contact in the audience has the same phone or e-mail; it was sent once.", "Contacto duplicado: otro contacto de la audiencia tiene el mismo teléfono o correo electrónico; se envió una sola vez.", false},
 	NotInteracted:    {"The contact never wrote to this channel, and the broadcast is limited to those who did.", "El contacto nunca escribió a este canal y la transmisión se limita a quienes sí lo hicieron.", false},
 	ChannelPaused:    {"The channel is paused or misconfigured; fix it and resume.", "El canal está en pausa o mal configurado; corríjalo y reanúdelo.", true},
 	RetriesExhausted: {"The provider kept failing; every retry was used.", "El proveedor siguió fallando; se agotaron los reintentos.", true},
