@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -70,15 +69,7 @@ func TestBroadcastSurvivesAKill(t *testing.T) {
 	w.srv = StartServer(t, w.srv.DataDir)
 	id := w.newBroadcast("Promo para todos", seg.ID)
 	w.must(w.api("POST", "/api/pregon/broadcasts/"+id+"/send", nil, nil), 200, "send")
-	deadline := time.Now().Add(90 * time.Second)
-	for fk.Log.Accepted() < total/4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("sending did not start: the fake accepted %d; log:\n%s", fk.Log.Accepted(), w.srv.Log())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	w.srv.Kill()
-	atKill := fk.Log.Accepted()
+	atKill := killMidFlight(t, w.srv, fk, total/4)
 
 	w.srv = StartServer(t, w.srv.DataDir)
 	b := w.waitFor(id, "the broadcast to finish after the restart", func(b bcast) bool { return b.Status != "sending" })

@@ -28,15 +28,7 @@ func TestCrashMidDispatchNeitherDuplicatesNorLoses(t *testing.T) {
 
 	// Start, let a good part go out, and kill the process mid-flight.
 	srv := StartServer(t, dir)
-	deadline := time.Now().Add(60 * time.Second)
-	for fk.Log.Accepted() < total/4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("dispatch did not start: the fake accepted %d; log:\n%s", fk.Log.Accepted(), srv.Log())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	srv.Kill()
-	atKill := fk.Log.Accepted()
+	atKill := killMidFlight(t, srv, fk, total/4)
 
 	// Restart and wait until nothing is queued or in flight.
 	srv = StartServer(t, dir)
@@ -68,6 +60,41 @@ func TestCrashMidDispatchNeitherDuplicatesNorLoses(t *testing.T) {
 			t.Fatalf("recipient %s received %d messages", to, n)
 		}
 	}
+}
+
+// killMidFlight waits until the fake has accepted at least n messages, then
+// makes sure calls are in flight when the server dies: the fake holds every
+// new request, and the SIGKILL comes once the requests answered before that
+// are done and at least one is held (their messages are 'sending' in the
+// server's database). A kill timed only by a count could land after the
+// last message on a slow machine, with nothing in flight. The fake answers
+// at once again afterwards. It returns what the fake had accepted.
+func killMidFlight(t *testing.T, srv *Server, fk *wafake.Fake, n int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for fk.Log.Accepted() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("sending did not start: the fake accepted %d; log:\n%s", fk.Log.Accepted(), srv.Log())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fk.SetLatency(10 * time.Minute) // held until the client goes away
+	defer fk.SetLatency(0)
+	last := fk.Log.Accepted()
+	for {
+		time.Sleep(20 * time.Millisecond)
+		now := fk.Log.Accepted()
+		if now == last && fk.InFlight.Current() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call was held in flight: the fake accepted %d, %d in flight; log:\n%s",
+				now, fk.InFlight.Current(), srv.Log())
+		}
+		last = now
+	}
+	srv.Kill()
+	return fk.Log.Accepted()
 }
 
 // outboxScenario starts the WhatsApp fake, makes a data dir with an owner
