@@ -41,7 +41,7 @@ func TestPlanCountsEveryExclusionAndQueuesTheRest(t *testing.T) {
 	younger := w.contact(map[string]any{"first_name": "Eva M.", "phone": "+525512345006", "email": "eva@tienda.mx"})
 	w.wrote(younger, "whatsapp", wa, hourAgo)
 
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa,
 		"content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name|cliente}}, 20% hoy"}}})
 	if err := w.env.Broadcasts.Send(id, time.Time{}, "", "test"); err != nil {
@@ -114,7 +114,7 @@ func TestLastInteractedModeAndConsentRules(t *testing.T) {
 	onSMS := w.contact(map[string]any{"first_name": "Caro", "phone": "+525512340003"})
 	w.wrote(onSMS, "sms", sms, hourAgo)
 	never := w.contact(map[string]any{"first_name": "Dora", "phone": "+525512340004"})
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	content := map[string]any{
 		"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name}} por WhatsApp"},
 		"telegram":       map[string]any{"text": "Hola {{contact.first_name}} por Telegram"},
@@ -178,7 +178,7 @@ func TestChunkPlannedAgainAfterACrashCountsOnce(t *testing.T) {
 	out := w.contact(map[string]any{"first_name": "Olga", "phone": "+525512347009"})
 	w.wrote(out, "whatsapp", wa, hourAgo)
 	w.exec("UPDATE contact_identities SET consent = 'opted_out' WHERE contact = {:c}", dbx.Params{"c": out})
-	id := w.broadcast(map[string]any{"name": "Promo", "segment": w.everyone("Todos"), "channel_mode": "specific",
+	id := w.broadcast(map[string]any{"name": "Promo", "segment": w.everyone("Toda la clientela"), "channel_mode": "specific",
 		"channel": wa, "content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name}}"}}})
 	w.send(id)
 	w.step()
@@ -213,7 +213,7 @@ func TestPausedBeforeAChunkQueuesNothing(t *testing.T) {
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
 	c := w.contact(map[string]any{"first_name": "Ana", "phone": "+525512347101"})
 	w.wrote(c, "whatsapp", wa, epoch.Add(-time.Hour))
-	id := w.broadcast(map[string]any{"name": "Promo", "segment": w.everyone("Todos"), "channel_mode": "specific",
+	id := w.broadcast(map[string]any{"name": "Promo", "segment": w.everyone("Toda la clientela"), "channel_mode": "specific",
 		"channel": wa, "content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name}}"}}})
 	w.send(id)
 	w.exec(`UPDATE broadcasts SET status = 'paused' WHERE id = {:b}`, dbx.Params{"b": id})

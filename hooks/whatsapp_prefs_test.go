@@ -108,7 +108,7 @@ func TestWhatsAppUserPreferencesSetConsent(t *testing.T) {
 	// A broadcast planned now leaves the contact out as opted_out.
 	segCol, _ := f.app.FindCollectionByNameOrId("segments")
 	seg := core.NewRecord(segCol)
-	seg.Set("name", "Todos")
+	seg.Set("name", "Toda la clientela")
 	seg.Set("conditions", segments.Everyone)
 	bcCol, _ := f.app.FindCollectionByNameOrId("broadcasts")
 	bc := core.NewRecord(bcCol)

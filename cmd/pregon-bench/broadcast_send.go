@@ -70,7 +70,7 @@ func runBroadcastSend(args []string) error {
 	if err := seedContacts(app.app, *n); err != nil {
 		return err
 	}
-	seg, err := findOrSaveSegment(app.app, "Todos", segments.Everyone)
+	seg, err := findOrSaveSegment(app.app, "Toda la clientela", segments.Everyone)
 	if err != nil {
 		return err
 	}
