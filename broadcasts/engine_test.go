@@ -46,7 +46,7 @@ var templateContent = map[string]any{"whatsapp_cloud": map[string]any{
 func TestTierOf1000And1500RecipientsSends1000AndFails500(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"daily_limit": 1000, "rate_per_second": 100000})
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(1500, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa,
 		"content": templateContent})
@@ -112,7 +112,7 @@ func assertTotals(t *testing.T, w *world, id string) {
 func TestWindowDecidesTextOrTemplateAtSendTime(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"rate_per_second": 100000})
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	ps := w.people(4, 0)
 	w.wrote(ps[0], "whatsapp", wa, epoch.Add(-time.Hour))
 	w.wrote(ps[1], "whatsapp", wa, epoch.Add(-23*time.Hour))
@@ -154,7 +154,7 @@ func TestPauseResumeCancelWhilePlanningAndSending(t *testing.T) {
 	w := newWorld(t)
 	w.env.Broadcasts = broadcasts.New(w.app, w.clock, w.env.Registry, w.env.Outbox, broadcasts.Options{ChunkRows: 3})
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(10, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -223,7 +223,7 @@ func (w *world) planSome(id string) {
 func TestOwnRatePacesThePlannedMessages(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(5, 0)
 	id := w.broadcast(map[string]any{"name": "Lenta", "segment": seg, "channel_mode": "specific", "channel": wa,
 		"content": templateContent, "rate_count": 2, "rate_unit": "minute"})
@@ -245,7 +245,7 @@ func TestOwnRatePacesThePlannedMessages(t *testing.T) {
 func TestScheduleStartsAtItsTime(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(2, 0)
 	id := w.broadcast(map[string]any{"name": "Mañana", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	at, err := broadcasts.ParseSchedule("2026-03-02T09:00", "America/Lima") // 14:00 UTC
@@ -321,7 +321,7 @@ func TestSeedErrorsEndTheBroadcastAsFailed(t *testing.T) {
 func TestPlanFailsOnlyOnWhatAPersonMustFix(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(3, 0)
 	ctx := context.Background()
 
@@ -361,7 +361,7 @@ func TestRepliesWithinTheWindowCountOnce(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"rate_per_second": 100000})
 	tg := w.channel("Telegram", "telegram", nil)
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	ps := w.people(3, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -406,7 +406,7 @@ func TestRepliesWithinTheWindowCountOnce(t *testing.T) {
 func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"daily_limit": 3, "rate_per_second": 100000})
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	ps := w.people(6, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -421,6 +421,13 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 	w.exec("UPDATE messages SET error_code = '131026', error_class = 'permanent' WHERE source_id = {:id} AND contact = {:c}",
 		dbx.Params{"id": id, "c": failed[0]})
 	w.exec("UPDATE contact_identities SET consent = 'opted_out' WHERE contact = {:c}", dbx.Params{"c": failed[1]})
+	// A message whose outcome is unknown (in flight at a crash) may have
+	// arrived: it is never resent, even with a retryable code.
+	var inFlight string
+	w.app.DB().NewQuery("SELECT contact FROM messages WHERE source_id = {:id} AND status = 'sent' ORDER BY contact LIMIT 1").
+		Bind(dbx.Params{"id": id}).Row(&inFlight)
+	w.exec("UPDATE messages SET status = 'unknown', error_code = 'daily_limit', error_class = 'retry' WHERE source_id = {:id} AND contact = {:c}",
+		dbx.Params{"id": id, "c": inFlight})
 	_ = ps
 
 	if _, err := w.env.Broadcasts.Resend(ps[0], false, "test", ""); err == nil {
@@ -442,6 +449,12 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 	}
 	if o := w.record(id); o.GetInt("sent") != 3 {
 		t.Fatalf("the original's counters must not change: sent %d", o.GetInt("sent"))
+	}
+	var toUnknown int
+	w.app.DB().NewQuery("SELECT COUNT(*) FROM messages WHERE source_id = {:r} AND contact = {:c}").
+		Bind(dbx.Params{"r": rid, "c": inFlight}).Row(&toUnknown)
+	if toUnknown != 0 {
+		t.Fatal("a message whose outcome is unknown must not be resent")
 	}
 
 	// With include_permanent the permanent failure is tried too, but not
@@ -472,7 +485,7 @@ func TestResendRetriesRetryableFailuresAsALinkedBroadcast(t *testing.T) {
 func TestResendIsRefusedWhileSendingAndCoversItsRecipientsOnce(t *testing.T) {
 	w := newWorld(t)
 	wa := w.channel("WhatsApp", "whatsapp_cloud", map[string]any{"daily_limit": 1, "rate_per_second": 100000})
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(3, 0)
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
 	w.send(id)
@@ -510,7 +523,7 @@ func TestPreviewIsWhatIsSent(t *testing.T) {
 	_ = field
 	w.save("contact_fields", map[string]any{"key": "cumple", "label": "Cumpleaños", "type": "date"})
 	w.save("contact_fields", map[string]any{"key": "vip", "label": "VIP", "type": "boolean"})
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	ana := w.contact(map[string]any{"first_name": "Ana", "last_name": "Quispe", "phone": "+51987654321",
 		"fields": map[string]any{"puntos": 120.5, "cumple": "1990-03-31", "vip": true}})
 	w.wrote(ana, "whatsapp", wa, epoch.Add(-time.Hour))
@@ -563,7 +576,7 @@ func TestPlanningResumesAfterARestart(t *testing.T) {
 	w := newWorld(t)
 	w.env.Broadcasts = broadcasts.New(w.app, w.clock, w.env.Registry, w.env.Outbox, broadcasts.Options{ChunkRows: 4})
 	wa := w.channel("WhatsApp", "whatsapp_cloud", nil)
-	seg := w.everyone("Todos")
+	seg := w.everyone("Toda la clientela")
 	w.people(9, 0)
 	w.contact(map[string]any{"first_name": "Sin teléfono"})
 	id := w.broadcast(map[string]any{"name": "Promo", "segment": seg, "channel_mode": "specific", "channel": wa, "content": templateContent})
@@ -595,7 +608,7 @@ func TestPreviewAndTestSendLeaveDuplicatesOut(t *testing.T) {
 	w.wrote(older, "whatsapp", wa, epoch.Add(-time.Hour))
 	younger := w.contact(map[string]any{"first_name": "Ana Duplicada", "phone": "+525588889999", "email": "ANA@correo.mx"})
 	w.wrote(younger, "whatsapp", wa, epoch.Add(-time.Hour))
-	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Todos"), "channel_mode": "specific", "channel": wa,
+	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Toda la clientela"), "channel_mode": "specific", "channel": wa,
 		"content": map[string]any{"whatsapp_cloud": map[string]any{"text": "Hola {{contact.first_name|cliente}}"}}})
 
 	br, err := w.env.Broadcasts.Audience(id)
@@ -631,7 +644,7 @@ func TestAudienceSummaryInSpanish(t *testing.T) {
 	sms := w.channel("SMS Twilio", "twilio_sms", map[string]any{"rate_per_second": 1})
 	w.people(2, 0)
 	w.contact(map[string]any{"first_name": "Eva", "email": "eva@correo.mx"}) // no phone: no SMS identity
-	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Todos"), "channel_mode": "specific", "channel": sms,
+	id := w.broadcast(map[string]any{"name": "Promo Buen Fin", "segment": w.everyone("Toda la clientela"), "channel_mode": "specific", "channel": sms,
 		"content": map[string]any{"twilio_sms": map[string]any{"text": "Hola {{contact.first_name|cliente}}"}}})
 	br, err := w.env.Broadcasts.Audience(id)
 	if err != nil {

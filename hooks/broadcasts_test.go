@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"pregon/channels"
+	"pregon/channels/twilio"
 	"pregon/clock"
 	"pregon/hooks"
 	"pregon/internal/testapp"
@@ -49,31 +50,21 @@ func broadcastsTemplate(t *testing.T) *bcFixture {
 	wa := waTestCaps
 	wa.DailyTier = true
 	for typ, caps := range map[channels.Type]channels.Capabilities{
-		channels.WhatsAppCloud: wa, channels.Telegram: tgTestCaps,
+		channels.WhatsAppCloud: wa, channels.Telegram: tgTestCaps, channels.TwilioWhatsApp: twilio.WhatsAppCapabilities(),
 		channels.WebChat: {IdentityKind: channels.KindWebChat, ContentTypes: []channels.ContentType{channels.ContentText}, MaxTextLen: 4096},
 	} {
 		reg.Register(typ, caps, func(channels.Config, channels.Deps) (channels.Adapter, error) { return sendAdapter{caps: caps}, nil })
 	}
 	f := &bcFixture{}
 	f.factory = testapp.Template(t, func(t testing.TB, app *tests.TestApp) {
-		save := func(col, id string, fields map[string]any) {
-			c, _ := app.FindCollectionByNameOrId(col)
-			r := core.NewRecord(c)
-			r.Id = id
-			for k, v := range fields {
-				r.Set(k, v)
-			}
-			if err := app.Save(r); err != nil {
-				t.Fatalf("saving %s %s: %v", col, id, err)
-			}
-		}
+		save := func(col, id string, fields map[string]any) { testapp.Record(t, app, col, id, fields) }
 		_, f.manager = testapp.User(t, app, "manager@tienda.mx", "manager")
 		_, f.agent = testapp.User(t, app, "agent@tienda.mx", "agent")
 		save("channels", bcWA, map[string]any{"name": "WhatsApp", "type": "whatsapp_cloud", "config": map[string]any{}})
 		save("channels", bcTG, map[string]any{"name": "Telegram", "type": "telegram", "config": map[string]any{}})
 		save("channels", bcWeb, map[string]any{"name": "Chat web", "type": "webchat", "config": map[string]any{}})
 		save("channels", bcPaused, map[string]any{"name": "WhatsApp viejo", "type": "whatsapp_cloud", "config": map[string]any{}, "status": "paused"})
-		save("segments", bcSeg, map[string]any{"name": "Todos", "conditions": map[string]any{"groups": []any{}}})
+		save("segments", bcSeg, map[string]any{"name": "Toda la clientela", "conditions": map[string]any{"groups": []any{}}})
 		save("contacts", bcAna, map[string]any{"first_name": "Ana", "phone": "+525512340001"})
 		save("contacts", bcLuis, map[string]any{"first_name": "Luis", "phone": "+525512340002"})
 		save("contacts", bcOlga, map[string]any{"first_name": "Olga", "phone": "+525512340003"})
@@ -155,6 +146,12 @@ func TestBroadcastRecordRules(t *testing.T) {
 		{name: "a channel type that cannot broadcast", method: "POST", url: col, role: "manager",
 			body: `{"name":"x","channel_mode":"last_interacted","channel_types":["whatsapp_cloud","webchat"]}`, status: 400,
 			want: []string{`"channel_types"`, "Channel type webchat cannot send broadcasts"}},
+		{name: "a Twilio WhatsApp template is a Content SID, not a Meta name", method: "POST", url: col, role: "manager",
+			body: `{"name":"x","content":{"twilio_whatsapp":{"template":{"name":"promo_buen_fin","language":"es"}}}}`, status: 400,
+			want: []string{`"content"`, "starts with HX", `promo_buen_fin`}},
+		{name: "a Twilio WhatsApp Content SID needs no language", method: "POST", url: col, role: "manager",
+			body: `{"name":"x","content":{"twilio_whatsapp":{"template":{"name":"HX0123456789abcdef0123456789abcdef","params":["Ana"]}}}}`,
+			status: 200, want: []string{`"status":"draft"`}},
 		{name: "an unknown variable is named", method: "POST", url: col, role: "manager",
 			body: `{"name":"x","content":{"telegram":{"text":"Hola {{contact.nombre}}"}}}`, status: 400,
 			want: []string{`"content"`, `Content.telegram.text: unknown variable {{contact.nombre}}`, "contact.first_name"}},
@@ -234,6 +231,10 @@ func TestBroadcastActions(t *testing.T) {
 			want: []string{"resend it once it has finished"}},
 		{name: "resend with nothing failed", method: "POST", url: api(bcDone, "resend"), role: "manager", status: 400,
 			want: []string{"has no failed messages to resend"}},
+		{name: "resend with a body that is not the option", method: "POST", url: api(bcDone, "resend"), role: "manager",
+			body: `{"include_permanent":"yes"}`, status: 400, want: []string{`Send no body, or {\"include_permanent\":true}`}},
+		{name: "resend with a broken body", method: "POST", url: api(bcDone, "resend"), role: "manager",
+			body: `{`, status: 400, want: []string{"Send no body"}},
 	})
 }
 
