@@ -150,7 +150,7 @@ func TestBroadcastRecordRules(t *testing.T) {
 			body: `{"name":"x","content":{"twilio_whatsapp":{"template":{"name":"promo_buen_fin","language":"es"}}}}`, status: 400,
 			want: []string{`"content"`, "starts with HX", `promo_buen_fin`}},
 		{name: "a Twilio WhatsApp Content SID needs no language", method: "POST", url: col, role: "manager",
-			body: `{"name":"x","content":{"twilio_whatsapp":{"template":{"name":"HX0123456789abcdef0123456789abcdef","params":["Ana"]}}}}`,
+			body:   `{"name":"x","content":{"twilio_whatsapp":{"template":{"name":"HX0123456789abcdef0123456789abcdef","params":["Ana"]}}}}`,
 			status: 200, want: []string{`"status":"draft"`}},
 		{name: "an unknown variable is named", method: "POST", url: col, role: "manager",
 			body: `{"name":"x","content":{"telegram":{"text":"Hola {{contact.nombre}}"}}}`, status: 400,
