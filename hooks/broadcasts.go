@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/router"
 
 	"pregon/broadcasts"
 	"pregon/events"
@@ -79,13 +81,17 @@ func bindBroadcasts(env *Env) {
 		}
 		return e.Next()
 	})
-	// Exclusions are bulk rows without hooks; they go with their broadcast.
-	app.OnRecordAfterDeleteSuccess("broadcasts").BindFunc(func(e *core.RecordEvent) error {
+	// Exclusions are bulk rows without hooks; they go with their broadcast,
+	// in the delete's own transaction (e.App), so neither outlives the other.
+	app.OnRecordDelete("broadcasts").BindFunc(func(e *core.RecordEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
 		if _, err := e.App.DB().NewQuery("DELETE FROM broadcast_exclusions WHERE broadcast = {:id}").
 			Bind(dbx.Params{"id": e.Record.Id}).Execute(); err != nil {
-			e.App.Logger().Error("broadcasts: removing the exclusions of a deleted broadcast", "broadcast", e.Record.Id, "error", err)
+			return fmt.Errorf("removing the exclusions of broadcast %s: %w", e.Record.Id, err)
 		}
-		return e.Next()
+		return nil
 	})
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
@@ -224,6 +230,17 @@ func bindBroadcastRoutes(env *Env, se *core.ServeEvent) {
 		id, err := eng.Resend(e.Request.PathValue("id"), body.IncludePermanent, actor(e), userID)
 		if err != nil && id == "" {
 			return broadcastAPIError(err)
+		}
+		if err != nil {
+			// The resend exists as a draft but did not start: say so, and
+			// how to start it, rather than answer as if it were sending.
+			var apiErr *router.ApiError
+			if !errors.As(broadcastAPIError(err), &apiErr) {
+				return err
+			}
+			apiErr.Message = fmt.Sprintf("The resend %s was created as a draft but did not start: %s Fix that, then POST /api/pregon/broadcasts/%s/send.",
+				id, apiErr.Message, id)
+			return apiErr
 		}
 		rec, ferr := e.App.FindRecordById("broadcasts", id)
 		if ferr != nil {

@@ -90,6 +90,11 @@ func broadcastsTemplate(t *testing.T) *bcFixture {
 			"channel": bcWA, "content": both})
 		save("broadcasts", bcDone, map[string]any{"name": "Terminada", "status": "completed", "segment": bcSeg, "channel_mode": "specific",
 			"channel": bcWA, "content": both})
+		if _, err := app.DB().NewQuery(`INSERT INTO broadcast_exclusions (id, broadcast, contact, channel, reason, created)
+			VALUES ('xdone0000000001', {:b}, 'nobody', {:ch}, 'opted_out', '2026-03-02 10:00:00.000Z')`).
+			Bind(dbx.Params{"b": bcDone, "ch": bcWA}).Execute(); err != nil {
+			t.Fatal(err)
+		}
 	}, hooks.Options{Registry: reg, Clock: clock.NewFake(bcNow), NoWorkers: true})
 	return f
 }
@@ -182,7 +187,14 @@ func TestBroadcastRecordRules(t *testing.T) {
 			body: `{"name":"otro"}`, status: 409, want: []string{"only a draft or a scheduled broadcast can be edited"}},
 		{name: "a sending broadcast cannot be deleted", method: "DELETE", url: col + "/" + bcSending, role: "manager",
 			status: 409, want: []string{"cancel it first"}},
-		{name: "a finished broadcast can be deleted", method: "DELETE", url: col + "/" + bcDone, role: "manager", status: 204},
+		{name: "a finished broadcast can be deleted, with its exclusions", method: "DELETE", url: col + "/" + bcDone, role: "manager", status: 204,
+			after: func(t testing.TB, app *tests.TestApp) {
+				var n int
+				app.DB().NewQuery("SELECT COUNT(*) FROM broadcast_exclusions WHERE broadcast = {:b}").Bind(dbx.Params{"b": bcDone}).Row(&n)
+				if n != 0 {
+					t.Fatalf("%d exclusions outlived their broadcast", n)
+				}
+			}},
 	})
 }
 
