@@ -25,15 +25,11 @@ func (e *Engine) newAudience(app core.App, b *Broadcast, ts []target, now time.T
 	if err != nil {
 		return nil, err
 	}
-	var lang string
-	if err := app.DB().NewQuery("SELECT COALESCE(language, '') FROM settings LIMIT 1").Row(&lang); err != nil {
-		return nil, fmt.Errorf("reading the workspace language: %w", err)
-	}
 	defs, err := contacts.LoadFieldDefs(app)
 	if err != nil {
 		return nil, err
 	}
-	a := &audience{b: b, ts: ts, now: now, settings: st, lang: lang, defs: defs}
+	a := &audience{b: b, ts: ts, now: now, settings: st, defs: defs}
 	if !members {
 		return a, nil
 	}

@@ -75,36 +75,56 @@ func trimFloat(f float64) string {
 	return fmt.Sprintf("%.2f", f)
 }
 
+// spoken is a duration rounded to the precision it is said with: under a
+// minute; whole minutes; hours and minutes; days and hours. It rounds once
+// and then splits, so 191.6 hours is "8 days 0 hours" (not "7 days 0
+// hours", which made the 7-day refusal read as if it were within the limit)
+// and 59 m 40 s is "1 hour 0 minutes" (not "60 minutes").
+type spoken struct {
+	unit       int // 0: under a minute, 1: minutes, 2: hours and minutes, 3: days and hours
+	big, small int
+}
+
+func speak(d time.Duration) spoken {
+	if d < time.Minute {
+		return spoken{}
+	}
+	if m := int(math.Round(d.Minutes())); m < 60 {
+		return spoken{1, m, 0}
+	} else if m < 24*60 {
+		return spoken{2, m / 60, m % 60}
+	}
+	h := int(math.Round(d.Hours()))
+	return spoken{3, h / 24, h % 24}
+}
+
 // humanDuration writes d the way a person says it: "less than a minute",
 // "about 4 minutes", "about 2 hours 5 minutes", "about 8 days 3 hours".
 func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
+	s := speak(d)
+	switch s.unit {
+	case 0:
 		return "less than a minute"
-	case d < time.Hour:
-		m := int(math.Round(d.Minutes()))
-		return fmt.Sprintf("about %d %s", m, plural(m == 1, "minute", "minutes"))
-	case d < 24*time.Hour:
-		h, m := int(d.Hours()), int(math.Round(d.Minutes()))%60
-		return fmt.Sprintf("about %d %s %d %s", h, plural(h == 1, "hour", "hours"), m, plural(m == 1, "minute", "minutes"))
+	case 1:
+		return fmt.Sprintf("about %d %s", s.big, plural(s.big == 1, "minute", "minutes"))
+	case 2:
+		return fmt.Sprintf("about %d %s %d %s", s.big, plural(s.big == 1, "hour", "hours"), s.small, plural(s.small == 1, "minute", "minutes"))
 	}
-	days, h := int(d.Hours())/24, int(math.Round(d.Hours()))%24
-	return fmt.Sprintf("about %d %s %d %s", days, plural(days == 1, "day", "days"), h, plural(h == 1, "hour", "hours"))
+	return fmt.Sprintf("about %d %s %d %s", s.big, plural(s.big == 1, "day", "days"), s.small, plural(s.small == 1, "hour", "hours"))
 }
 
 // humanDurationES is humanDuration in Spanish: "menos de un minuto",
-// "unos 4 minutos", "unas 2 horas 5 minutos", "unos 8 días 3 horas".
+// "unos 4 minutos", "unas 2 horas 5 minutos", "unos 8 días 3 horas"; one
+// unit is said plainly ("1 hora 0 minutos", not "una 1 hora").
 func humanDurationES(d time.Duration) string {
-	switch {
-	case d < time.Minute:
+	s := speak(d)
+	switch s.unit {
+	case 0:
 		return "menos de un minuto"
-	case d < time.Hour:
-		m := int(math.Round(d.Minutes()))
-		return fmt.Sprintf("%s %d %s", plural(m == 1, "un", "unos"), m, plural(m == 1, "minuto", "minutos"))
-	case d < 24*time.Hour:
-		h, m := int(d.Hours()), int(math.Round(d.Minutes()))%60
-		return fmt.Sprintf("%s %d %s %d %s", plural(h == 1, "una", "unas"), h, plural(h == 1, "hora", "horas"), m, plural(m == 1, "minuto", "minutos"))
+	case 1:
+		return fmt.Sprintf("%s%d %s", plural(s.big == 1, "", "unos "), s.big, plural(s.big == 1, "minuto", "minutos"))
+	case 2:
+		return fmt.Sprintf("%s%d %s %d %s", plural(s.big == 1, "", "unas "), s.big, plural(s.big == 1, "hora", "horas"), s.small, plural(s.small == 1, "minuto", "minutos"))
 	}
-	days, h := int(d.Hours())/24, int(math.Round(d.Hours()))%24
-	return fmt.Sprintf("%s %d %s %d %s", plural(days == 1, "un", "unos"), days, plural(days == 1, "día", "días"), h, plural(h == 1, "hora", "horas"))
+	return fmt.Sprintf("%s%d %s %d %s", plural(s.big == 1, "", "unos "), s.big, plural(s.big == 1, "día", "días"), s.small, plural(s.small == 1, "hora", "horas"))
 }

@@ -93,6 +93,7 @@ func (e *Engine) fail(b *Broadcast, msg string) error {
 		return err
 	}
 	b.Status, b.Error = StatusFailed, msg
+	e.out.SetSourceRate(b.ID, 0) // the outbox forgets its pacing, as on complete and cancel
 	if b.Queued > 0 {
 		if _, err := e.out.CancelSource(b.ID, "the broadcast failed: "+msg); err != nil {
 			return err

@@ -26,7 +26,6 @@ type audience struct {
 	ts       []target
 	now      time.Time
 	settings workspace.Settings
-	lang     string // the workspace language: how dates and booleans read
 	defs     contacts.FieldDefs
 
 	// members is the audience as a boolean SQL expression over contacts c
@@ -218,7 +217,7 @@ func (a *audience) contentSQL(ch string, q *qb) (string, error) {
 	return sb.String(), nil
 }
 
-func (a *audience) language() string { return a.lang }
+func (a *audience) language() string { return a.settings.Language }
 
 // tierSQL returns two columns for the channels with a messaging tier: bi,
 // whether the message would be business-initiated (the window closed, or

@@ -1,6 +1,8 @@
 package broadcasts
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -149,8 +151,13 @@ func attribute(tx core.App, r received, window time.Duration) (string, error) {
 		AND COALESCE(NULLIF(delivered_at, ''), sent_at) >= {:since}
 		ORDER BY sent_at DESC LIMIT 1`).Bind(dbx.Params{"c": r.Contact, "ch": r.Channel, "at": at,
 		"since": dbTime(from.Add(-window))}).One(&m)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil // no broadcast message to reply to
+	}
+	if err != nil {
+		// A busy or failing database must not lose the reply: the caller
+		// keeps its cursor and tries again.
+		return "", fmt.Errorf("finding the broadcast message contact %s replied to: %w", r.Contact, err)
 	}
 	var n int
 	if err := tx.DB().NewQuery(`SELECT COUNT(*) FROM events WHERE contact = {:c} AND contact != '' AND type = '` + EventReplied + `'
