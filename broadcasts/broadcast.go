@@ -152,10 +152,3 @@ func (b *Broadcast) Rate() float64 {
 	return float64(b.RateCount) / s
 }
 
-// RateText says the rate the way the user set it.
-func (b *Broadcast) RateText() string {
-	if b.Rate() == 0 {
-		return "no rate of its own"
-	}
-	return fmt.Sprintf("%d per %s", b.RateCount, b.RateUnit)
-}
