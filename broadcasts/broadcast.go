@@ -151,4 +151,3 @@ func (b *Broadcast) Rate() float64 {
 	}
 	return float64(b.RateCount) / s
 }
-
